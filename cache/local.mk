@@ -1,0 +1,2 @@
+libdrover_a_SOURCES += cache/lru.c cache/lru.h cache/envelope.c cache/envelope.h \
+	cache/sid.c cache/sid.h

@@ -1,0 +1,1 @@
+libdrover_a_SOURCES += common/log.c common/log.h common/util.c common/util.h

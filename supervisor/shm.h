@@ -1,0 +1,86 @@
+/*
+ * shm: the shared region the supervisor creates before forking: the worker
+ * scoreboard followed by the L1 session cache.
+ *
+ * Owns the layout and the per-worker counter slots. A slot is written only by
+ * its worker (heartbeat, counters) and by the supervisor while the slot is
+ * free; readers sum slots, so no counter is ever bumped by two processes.
+ * It must not hold pointers: every process maps the region at its own address.
+ */
+#ifndef DROVER_SHM_H
+#define DROVER_SHM_H
+
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#define SHM_MAGIC 0x64726f7672ULL    /* "drovr" */
+#define SHM_MAX_WORKERS 128
+
+enum worker_state {
+	WS_FREE = 0, WS_STARTING, WS_READY, WS_DRAINING, WS_GONE
+};
+
+/* Upper bounds, in seconds, of drover_request_duration_seconds. */
+#define HIST_BUCKETS 12
+extern const double hist_bounds[HIST_BUCKETS];
+
+enum sess_lookup { SL_HIT = 0, SL_REBUILD, SL_MISS, SL__N };
+enum sess_store { SS_OK = 0, SS_OVERSIZE, SS_CONFLICT, SS_ERROR, SS__N };
+
+struct worker_counters {
+	_Atomic uint64_t requests[6];          /* index: status / 100, 0 = other */
+	_Atomic uint64_t duration_bucket[HIST_BUCKETS];
+	_Atomic uint64_t duration_count;
+	_Atomic uint64_t duration_sum_us;
+	_Atomic uint64_t session_lookups[SL__N];
+	_Atomic uint64_t session_stores[SS__N];
+	_Atomic uint64_t session_tampered;
+	_Atomic uint64_t session_deletes;
+	_Atomic uint64_t redis_errors;
+};
+
+struct worker_slot {
+	_Atomic int state;
+	_Atomic pid_t pid;
+	int id;                       /* stable small number shown to operators */
+	uint32_t generation;          /* config generation it was started with */
+	int64_t started_ms;           /* CLOCK_REALTIME */
+	_Atomic int64_t heartbeat_ms; /* CLOCK_MONOTONIC */
+	_Atomic uint64_t served;
+	_Atomic uint32_t inflight;
+	_Atomic uint32_t connections;
+	_Atomic int redis_up;         /* -1 not configured, 0 down, 1 up */
+	_Atomic int breaker_open;
+	struct worker_counters c;
+};
+
+struct scoreboard {
+	uint64_t magic;
+	uint64_t host_id;             /* random, tags this host's invalidations */
+	uint8_t session_secret[32];   /* used when no secret_keys are configured */
+	_Atomic uint64_t restarts_crash, restarts_timeout, restarts_max_requests, restarts_reload;
+	struct worker_counters retired; /* counters of slots since reused, folded in by the supervisor */
+	struct worker_slot slots[SHM_MAX_WORKERS];
+};
+
+struct shm_region {
+	void *base;
+	size_t size;
+	int fd;                       /* memfd, kept so it can be handed to a new binary */
+	struct scoreboard *sb;
+	void *cache;                  /* L1 region, cache_size bytes */
+	size_t cache_size;
+};
+
+/* Creates the region (memfd + MAP_SHARED) sized for the L1 bounds given. */
+int shm_create(struct shm_region *r, size_t cache_size);
+void shm_destroy(struct shm_region *r);
+/* Adds every slot's counters and the retired ones into out. */
+void shm_sum_counters(const struct scoreboard *sb, struct worker_counters *out);
+/* Folds a slot's counters into retired and zeroes them (supervisor, slot free). */
+void shm_retire_counters(struct scoreboard *sb, struct worker_slot *slot);
+void counters_add_request(struct worker_counters *c, int status, uint64_t duration_us);
+
+#endif

@@ -1,0 +1,22 @@
+# Unit suites (Check). Each links libdrover.a.
+UNIT_LDADD = $(DROVER_LIBS) $(CHECK_LIBS)
+UNIT_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
+UNIT_TESTS = tests/unit/test_config tests/unit/test_lru tests/unit/test_envelope \
+	tests/unit/test_sid tests/unit/test_fcgi_record
+check_PROGRAMS += $(UNIT_TESTS)
+TESTS += $(UNIT_TESTS)
+tests_unit_test_config_SOURCES = tests/unit/test_config.c
+tests_unit_test_config_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_config_LDADD = $(UNIT_LDADD)
+tests_unit_test_lru_SOURCES = tests/unit/test_lru.c
+tests_unit_test_lru_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_lru_LDADD = $(UNIT_LDADD)
+tests_unit_test_envelope_SOURCES = tests/unit/test_envelope.c
+tests_unit_test_envelope_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_envelope_LDADD = $(UNIT_LDADD)
+tests_unit_test_sid_SOURCES = tests/unit/test_sid.c
+tests_unit_test_sid_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_sid_LDADD = $(UNIT_LDADD)
+tests_unit_test_fcgi_record_SOURCES = tests/unit/test_fcgi_record.c
+tests_unit_test_fcgi_record_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_fcgi_record_LDADD = $(UNIT_LDADD)
