@@ -3,4 +3,4 @@
 # packaging/build.sh start from.
 dist_man_MANS = packaging/man/drover.8 packaging/man/droverctl.8 \
 	packaging/man/drover.ini.5
-EXTRA_DIST += packaging/deps.sh
+EXTRA_DIST += packaging/deps.sh packaging/drover.service packaging/drover.logrotate
