@@ -1,0 +1,114 @@
+/*
+ * config: drover's settings, their defaults, and the one path that builds
+ * them from defaults < ini file < environment < command line.
+ *
+ * Owns parsing and validation of every key of DESIGN.md §3. It must not open
+ * sockets, fork or touch anything outside the struct it fills: the supervisor
+ * builds a fresh config on reload and keeps the old one if this fails.
+ */
+#ifndef DROVER_CONFIG_H
+#define DROVER_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define CONFIG_ERR_MAX 512
+
+enum app_type { APP_CGI = 0, APP_FASTCGI };
+enum cookie_secure { COOKIE_SECURE_AUTO = 0, COOKIE_SECURE_ON, COOKIE_SECURE_OFF };
+
+/* Which layer set a value; a repeatable key set by a higher layer replaces
+ * what the lower layers gave rather than adding to it. */
+enum config_layer { LAYER_DEFAULT = 0, LAYER_FILE, LAYER_ENV, LAYER_CLI };
+
+struct strlist {
+	char **v;
+	size_t n;
+	int layer;
+};
+
+struct config {
+	/* [server] */
+	struct strlist binds;
+	int workers;
+	int backlog;
+	char *user, *group, *pidfile;
+	int64_t graceful_timeout_ms, timeout_ms;
+	int64_t max_requests, max_requests_jitter;
+	int64_t keepalive_timeout_ms, header_timeout_ms;
+	size_t max_header_bytes, max_body_bytes;
+	int max_connections;
+	char *forwarded_allow_ips;
+
+	/* [app] */
+	enum app_type app_type;
+	char *root, *script, *command, *address;
+	int processes;
+	int64_t max_app_requests;
+	int64_t request_timeout_ms;
+	char *working_dir;
+	struct strlist env;       /* NAME=value */
+	char *pass_env;           /* space-separated names */
+
+	/* [session] */
+	bool session_enabled;
+	char *cookie_name;
+	enum cookie_secure cookie_secure;
+	char *cookie_samesite;
+	int64_t ttl_ms;
+	int64_t max_entries;
+	size_t max_bytes, max_value_bytes, warn_value_bytes, compress_min_bytes;
+	char *secret_keys;        /* comma-separated */
+
+	/* [redis] */
+	char *redis_url, *key_prefix;
+	int64_t connect_timeout_ms, command_timeout_ms;
+	int breaker_failures;
+	int64_t breaker_window_ms;
+
+	/* [admin] */
+	char *admin_bind, *control_socket;
+
+	/* [log] */
+	int log_level;
+	char *error_log, *access_log, *access_format;
+
+	char *file;               /* the ini file read, or NULL */
+};
+
+/* What the command line asked for, kept so a reload can rebuild the config. */
+struct cli {
+	const char *config_file;
+	bool check_only, version, help;
+	size_t nsets;
+	struct { char *section, *key, *value; } sets[256];
+};
+
+/* Parses argv into cli. Returns 0, or -1 with "drover: message" in err. */
+int cli_parse(struct cli *cli, int argc, char **argv, char *err, size_t errlen);
+void cli_free(struct cli *cli);
+void cli_usage(int fd);
+
+void config_defaults(struct config *c);
+/* Sets one key from a given layer; where is "FILE:LINE" or "--set" for messages. */
+int config_set(struct config *c, int layer, const char *section, const char *key,
+    const char *value, const char *where, char *err, size_t errlen);
+/* Reads an ini file into c (layer FILE). err gets "FILE:LINE: message". */
+int config_load_file(struct config *c, const char *path, char *err, size_t errlen);
+/* Cross-key checks once every layer is in (root exists, fastcgi needs a command, ...). */
+int config_validate(const struct config *c, char *err, size_t errlen);
+/* The whole precedence chain. On failure c is left freed and err says why. */
+int config_build(struct config *c, const struct cli *cli, char *err, size_t errlen);
+void config_free(struct config *c);
+
+/* Unit parsers, exposed for tests: sizes take K/M/G, durations s (default) or ms. */
+int parse_size(const char *s, size_t *out);
+int parse_duration_ms(const char *s, int64_t *out);
+int parse_bool(const char *s, bool *out);
+
+/* The i-th (section, key) of the key table, or NULL past the end; lets tests
+ * and docs walk every key. */
+const char *config_key_name(size_t i, const char **section);
+
+#endif
