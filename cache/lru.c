@@ -1,2 +1,871 @@
-/* placeholder until this module lands */
-typedef int drover_placeholder_lru;
+/*
+ * lru: the L1 session tier, an LRU hash table in one shared mapping.
+ *
+ * Owns the region layout, the robust process-shared mutex and its recovery,
+ * LRU and TTL eviction and the max_entries/max_bytes bounds. It must not log,
+ * allocate from the heap, read a clock or make a system call beyond the mutex:
+ * callers pass the time and do their own logging and counting.
+ *
+ * The region is mapped at a different address in every process, so it holds
+ * indices, never pointers, and the handle a process gets is the header itself.
+ * Layout, each section 64-byte aligned, offsets kept in the header:
+ *
+ *	header | buckets[nbuckets] | entries[max_entries] | bnext[nblocks]
+ *	       | blocks[nblocks][LRU_BLOCK]
+ *
+ * buckets hold the first entry of each hash chain (nbuckets is a power of two
+ * at least twice max_entries, so chains stay short). A value lives in a chain
+ * of fixed-size blocks linked through bnext; free blocks and free entries sit
+ * on index-linked free lists.
+ *
+ * max_bytes bounds the sum of stored value lengths, which is also the "bytes"
+ * figure (drover_session_cache_bytes). Each value wastes less than one block
+ * at its tail, so the store holds max_bytes rounded up to whole blocks plus
+ * one block per entry: within the entry and byte bounds it can never run out
+ * of blocks, and small sessions are not squeezed out by block slack. The cost
+ * is max_entries * LRU_BLOCK bytes of shared memory beyond max_bytes.
+ *
+ * Recovery. A worker may be killed while it holds the lock. Rather than
+ * throwing the tier away (losing dirty writes not yet in L2), the entry array
+ * is treated as the source of truth and everything else (hash chains, LRU
+ * list, free lists, counts) as derived data that can be rebuilt. Each entry
+ * moves FREE -> WRITING -> LIVE on insert, with the value fully copied before
+ * it turns LIVE, and LIVE -> FREE before any unlinking on removal, so at any
+ * instruction a holder can die at, every entry is either complete or not
+ * there. The next locker gets EOWNERDEAD, marks the mutex consistent and
+ * rebuilds (lru_rebuild); only the one entry that was being written is lost.
+ * The old LRU order is kept as far as it still walks cleanly.
+ */
+
+#ifdef HAVE_CONFIG_H
+#include "config.h"
+#endif
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cache/lru.h"
+
+/* test hook: takes the tier lock and returns holding it, so a test can kill the holder */
+int lru_debug_lock(struct lru *);
+
+#define LRU_MAGIC	0x64726f766c727531ULL	/* "drovlru1" */
+#define LRU_ALIGN	64
+#define LRU_BLOCK	128
+#define LRU_NIL		0x7fffffffU
+#define LRU_MARK	0x80000000U	/* bnext bit, used only while rebuilding */
+#define LRU_MAX_INDEX	0x7ffffff0U
+#define LRU_SCAN_SLOTS	4096		/* slots one lru_dirty_scan call inspects at most */
+
+enum { E_FREE = 0, E_WRITING, E_LIVE };
+
+#define F_DIRTY		0x01
+#define F_KEEP		0x02	/* rebuild scratch: entry survives */
+#define F_PLACED	0x04	/* rebuild scratch: entry is on the new LRU list */
+
+struct lru_ent {
+	uint8_t		key[LRU_KEY_LEN];
+	uint32_t	hnext;		/* hash chain, or the free-entry list */
+	uint32_t	prev, next;	/* LRU list, head = most recent */
+	uint32_t	block;		/* first value block */
+	uint32_t	len;
+	uint8_t		state;
+	uint8_t		flags;
+	uint16_t	pad;
+	uint64_t	version;
+	int64_t		expires_ms;
+};
+
+struct lru {
+	uint64_t	magic;
+	uint64_t	max_entries, max_bytes;
+	uint32_t	nbuckets, shift;
+	uint32_t	nblocks, pad;
+	uint64_t	off_buckets, off_ents, off_bnext, off_blocks;
+	pthread_mutex_t	mtx;
+
+	/* Everything below is guarded by mtx. */
+	uint32_t	head, tail;
+	uint32_t	free_ent, free_block;
+	uint32_t	nfree_blocks, sweep;
+	uint64_t	entries, bytes, ndirty;
+	uint64_t	evictions_lru, evictions_ttl, lock_recoveries;
+};
+
+struct lru_layout {
+	uint64_t	nbuckets, shift, nblocks;
+	uint64_t	off_buckets, off_ents, off_bnext, off_blocks, size;
+};
+
+/*
+ * Orders stores for the benefit of whoever recovers after this process dies:
+ * a SIGKILLed holder's stores all reach memory, but the compiler must not move
+ * them across an entry's state change.
+ */
+#define lru_barrier()	__atomic_signal_fence(__ATOMIC_SEQ_CST)
+
+static uint64_t
+roundup64(uint64_t n)
+{
+	return (n + LRU_ALIGN - 1) & ~(uint64_t)(LRU_ALIGN - 1);
+}
+
+static int
+lru_layout(uint64_t max_entries, uint64_t max_bytes, struct lru_layout *lo)
+{
+	uint64_t	nb = 2, shift = 63;
+
+	if (max_entries == 0 || max_entries > LRU_MAX_INDEX / 2 || max_bytes == 0)
+		return (-1);
+	lo->nblocks = max_bytes / LRU_BLOCK + (max_bytes % LRU_BLOCK != 0);
+	if (lo->nblocks > LRU_MAX_INDEX - max_entries)
+		return (-1);
+	lo->nblocks += max_entries;
+	if (lo->nblocks > LRU_MAX_INDEX)
+		return (-1);
+	while (nb < 2 * max_entries) {
+		nb <<= 1;
+		shift--;
+	}
+	lo->nbuckets = nb;
+	lo->shift = shift;
+	lo->off_buckets = roundup64(sizeof(struct lru));
+	lo->off_ents = roundup64(lo->off_buckets + nb * sizeof(uint32_t));
+	lo->off_bnext = roundup64(lo->off_ents +
+	    max_entries * sizeof(struct lru_ent));
+	lo->off_blocks = roundup64(lo->off_bnext + lo->nblocks * sizeof(uint32_t));
+	lo->size = lo->off_blocks + lo->nblocks * LRU_BLOCK;
+	if (lo->size > SIZE_MAX - LRU_ALIGN)
+		return (-1);
+	return (0);
+}
+
+/* The header sits at the first 64-byte boundary: mmap gives every process the same one. */
+static struct lru *
+lru_base(void *mem)
+{
+	uintptr_t	p = (uintptr_t)mem;
+
+	return ((struct lru *)((p + LRU_ALIGN - 1) & ~(uintptr_t)(LRU_ALIGN - 1)));
+}
+
+static inline uint32_t *
+lru_buckets(struct lru *l)
+{
+	return ((uint32_t *)((char *)l + l->off_buckets));
+}
+
+static inline struct lru_ent *
+lru_ents(struct lru *l)
+{
+	return ((struct lru_ent *)((char *)l + l->off_ents));
+}
+
+static inline uint32_t *
+lru_bnext(struct lru *l)
+{
+	return ((uint32_t *)((char *)l + l->off_bnext));
+}
+
+static inline uint8_t *
+lru_block(struct lru *l, uint32_t b)
+{
+	return ((uint8_t *)l + l->off_blocks + (size_t)b * LRU_BLOCK);
+}
+
+static inline uint32_t
+nblocks_for(uint64_t len)
+{
+	return ((uint32_t)((len + LRU_BLOCK - 1) / LRU_BLOCK));
+}
+
+/* Session ids are 128 random bits: folding and a multiply is all the mixing needed. */
+static inline uint32_t
+lru_bucket(const struct lru *l, const uint8_t *key)
+{
+	uint64_t	a, b;
+
+	memcpy(&a, key, sizeof(a));
+	memcpy(&b, key + sizeof(a), sizeof(b));
+	return ((uint32_t)(((a ^ b) * 0x9e3779b97f4a7c15ULL) >> l->shift));
+}
+
+static uint32_t
+lru_find(struct lru *l, const uint8_t *key)
+{
+	struct lru_ent	*ents = lru_ents(l);
+	uint32_t	 i = lru_buckets(l)[lru_bucket(l, key)];
+	uint64_t	 n;
+
+	for (n = 0; i != LRU_NIL && n < l->max_entries; n++) {
+		if (memcmp(ents[i].key, key, LRU_KEY_LEN) == 0)
+			return (i);
+		i = ents[i].hnext;
+	}
+	return (LRU_NIL);
+}
+
+static void
+hash_link(struct lru *l, uint32_t i)
+{
+	struct lru_ent	*e = &lru_ents(l)[i];
+	uint32_t	*head = &lru_buckets(l)[lru_bucket(l, e->key)];
+
+	e->hnext = *head;
+	*head = i;
+}
+
+static void
+hash_unlink(struct lru *l, uint32_t i)
+{
+	struct lru_ent	*ents = lru_ents(l);
+	uint32_t	*p = &lru_buckets(l)[lru_bucket(l, ents[i].key)];
+	uint64_t	 n;
+
+	for (n = 0; *p != LRU_NIL && n < l->max_entries; n++) {
+		if (*p == i) {
+			*p = ents[i].hnext;
+			return;
+		}
+		p = &ents[*p].hnext;
+	}
+}
+
+static void
+list_unlink(struct lru *l, uint32_t i)
+{
+	struct lru_ent	*ents = lru_ents(l), *e = &ents[i];
+
+	if (e->prev != LRU_NIL)
+		ents[e->prev].next = e->next;
+	else
+		l->head = e->next;
+	if (e->next != LRU_NIL)
+		ents[e->next].prev = e->prev;
+	else
+		l->tail = e->prev;
+	e->prev = e->next = LRU_NIL;
+}
+
+static void
+list_push_head(struct lru *l, uint32_t i)
+{
+	struct lru_ent	*ents = lru_ents(l), *e = &ents[i];
+
+	e->prev = LRU_NIL;
+	e->next = l->head;
+	if (l->head != LRU_NIL)
+		ents[l->head].prev = i;
+	else
+		l->tail = i;
+	l->head = i;
+}
+
+static void
+list_push_tail(struct lru *l, uint32_t i)
+{
+	struct lru_ent	*ents = lru_ents(l), *e = &ents[i];
+
+	e->next = LRU_NIL;
+	e->prev = l->tail;
+	if (l->tail != LRU_NIL)
+		ents[l->tail].next = i;
+	else
+		l->head = i;
+	l->tail = i;
+}
+
+/* Takes n blocks off the free list as one chain; the caller made sure there are n. */
+static uint32_t
+blocks_alloc(struct lru *l, uint32_t n)
+{
+	uint32_t	*bnext = lru_bnext(l), first, last, k;
+
+	if (n == 0)
+		return (LRU_NIL);
+	first = last = l->free_block;
+	for (k = 1; k < n; k++)
+		last = bnext[last];
+	l->free_block = bnext[last];
+	bnext[last] = LRU_NIL;
+	l->nfree_blocks -= n;
+	return (first);
+}
+
+static void
+blocks_free(struct lru *l, uint32_t first, uint32_t n)
+{
+	uint32_t	*bnext = lru_bnext(l), last, k;
+
+	if (n == 0 || first == LRU_NIL)
+		return;
+	last = first;
+	for (k = 1; k < n; k++)
+		last = bnext[last];
+	bnext[last] = l->free_block;
+	l->free_block = first;
+	l->nfree_blocks += n;
+}
+
+static void
+value_write(struct lru *l, uint32_t b, const uint8_t *src, size_t len)
+{
+	uint32_t	*bnext = lru_bnext(l);
+	size_t		 n;
+
+	while (len > 0) {
+		n = len < LRU_BLOCK ? len : LRU_BLOCK;
+		memcpy(lru_block(l, b), src, n);
+		src += n;
+		len -= n;
+		b = bnext[b];
+	}
+}
+
+static void
+value_read(struct lru *l, uint32_t b, uint8_t *dst, size_t len)
+{
+	uint32_t	*bnext = lru_bnext(l);
+	size_t		 n;
+
+	while (len > 0) {
+		n = len < LRU_BLOCK ? len : LRU_BLOCK;
+		memcpy(dst, lru_block(l, b), n);
+		dst += n;
+		len -= n;
+		b = bnext[b];
+	}
+}
+
+static void
+ent_remove(struct lru *l, uint32_t i)
+{
+	struct lru_ent	*e = &lru_ents(l)[i];
+
+	e->state = E_FREE;
+	lru_barrier();
+	hash_unlink(l, i);
+	list_unlink(l, i);
+	blocks_free(l, e->block, nblocks_for(e->len));
+	l->entries--;
+	l->bytes -= e->len;
+	if (e->flags & F_DIRTY)
+		l->ndirty--;
+	e->flags = 0;
+	e->block = LRU_NIL;
+	e->len = 0;
+	e->hnext = l->free_ent;
+	l->free_ent = i;
+}
+
+/* Empties the table; bounds, mutex and the running totals stay. */
+static void
+lru_format(struct lru *l)
+{
+	struct lru_ent	*ents = lru_ents(l);
+	uint32_t	*buckets = lru_buckets(l), *bnext = lru_bnext(l);
+	uint64_t	 i;
+
+	for (i = 0; i < l->nbuckets; i++)
+		buckets[i] = LRU_NIL;
+	for (i = 0; i < l->max_entries; i++) {
+		memset(&ents[i], 0, sizeof(ents[i]));
+		ents[i].state = E_FREE;
+		ents[i].prev = ents[i].next = ents[i].block = LRU_NIL;
+		ents[i].hnext = i + 1 < l->max_entries ? (uint32_t)(i + 1) : LRU_NIL;
+	}
+	for (i = 0; i < l->nblocks; i++)
+		bnext[i] = i + 1 < l->nblocks ? (uint32_t)(i + 1) : LRU_NIL;
+	l->head = l->tail = LRU_NIL;
+	l->free_ent = 0;
+	l->free_block = 0;
+	l->nfree_blocks = l->nblocks;
+	l->sweep = 0;
+	l->entries = l->bytes = l->ndirty = 0;
+}
+
+static void
+unclaim_blocks(struct lru *l, uint32_t b, uint32_t count)
+{
+	uint32_t	*bnext = lru_bnext(l), next, k;
+
+	for (k = 0; k < count; k++) {
+		next = bnext[b] & ~LRU_MARK;
+		bnext[b] &= ~LRU_MARK;
+		b = next;
+	}
+}
+
+/* Marks the entry's block chain as owned; fails if it runs off the store or into another chain. */
+static int
+claim_blocks(struct lru *l, struct lru_ent *e)
+{
+	uint32_t	*bnext = lru_bnext(l), n = nblocks_for(e->len), b = e->block, k;
+
+	if (n == 0) {
+		e->block = LRU_NIL;
+		return (0);
+	}
+	for (k = 0; k < n; k++) {
+		if (b >= l->nblocks || (bnext[b] & LRU_MARK)) {
+			unclaim_blocks(l, e->block, k);
+			return (-1);
+		}
+		bnext[b] |= LRU_MARK;
+		b = bnext[b] & ~LRU_MARK;
+	}
+	return (0);
+}
+
+/*
+ * Rebuilds every derived structure from the entry array after a holder died.
+ * Idempotent, so a recoverer that dies halfway leaves work the next one can
+ * redo. O(max_entries + nbuckets + nblocks): rare, and still bounded.
+ */
+static void
+lru_rebuild(struct lru *l)
+{
+	struct lru_ent	*ents = lru_ents(l), *e;
+	uint32_t	*buckets = lru_buckets(l), *bnext = lru_bnext(l);
+	uint32_t	 old, next;
+	uint64_t	 i, n;
+
+	for (i = 0; i < l->nbuckets; i++)
+		buckets[i] = LRU_NIL;
+	for (i = 0; i < l->nblocks; i++)
+		bnext[i] &= ~LRU_MARK;
+	l->entries = l->bytes = l->ndirty = 0;
+
+	for (i = 0; i < l->max_entries; i++) {
+		e = &ents[i];
+		e->flags &= F_DIRTY;
+		if (e->state != E_LIVE || e->len > l->max_bytes ||
+		    lru_find(l, e->key) != LRU_NIL || claim_blocks(l, e) != 0)
+			continue;
+		e->flags |= F_KEEP;
+		hash_link(l, (uint32_t)i);
+		l->entries++;
+		l->bytes += e->len;
+		if (e->flags & F_DIRTY)
+			l->ndirty++;
+	}
+
+	/* Keep the old recency order as far as the old list still walks. */
+	old = l->head;
+	l->head = l->tail = LRU_NIL;
+	for (n = 0; old < l->max_entries && n < l->max_entries; n++) {
+		e = &ents[old];
+		if (e->flags & F_PLACED)
+			break;
+		next = e->next;
+		if (e->flags & F_KEEP) {
+			e->flags |= F_PLACED;
+			list_push_tail(l, old);
+		}
+		old = next;
+	}
+
+	l->free_ent = LRU_NIL;
+	for (i = l->max_entries; i-- > 0;) {
+		e = &ents[i];
+		if ((e->flags & (F_KEEP|F_PLACED)) == F_KEEP)
+			list_push_tail(l, (uint32_t)i);
+		if (!(e->flags & F_KEEP)) {
+			e->state = E_FREE;
+			e->flags = 0;
+			e->len = 0;
+			e->block = e->prev = e->next = LRU_NIL;
+			e->hnext = l->free_ent;
+			l->free_ent = (uint32_t)i;
+		}
+		e->flags &= F_DIRTY;
+	}
+
+	l->free_block = LRU_NIL;
+	l->nfree_blocks = 0;
+	for (i = l->nblocks; i-- > 0;) {
+		if (bnext[i] & LRU_MARK)
+			bnext[i] &= ~LRU_MARK;
+		else {
+			bnext[i] = l->free_block;
+			l->free_block = (uint32_t)i;
+			l->nfree_blocks++;
+		}
+	}
+	if (l->sweep >= l->max_entries)
+		l->sweep = 0;
+}
+
+static int
+mutex_setup(pthread_mutex_t *m)
+{
+	pthread_mutexattr_t	attr;
+	int			rc;
+
+	if (pthread_mutexattr_init(&attr) != 0)
+		return (-1);
+	rc = pthread_mutexattr_setpshared(&attr, PTHREAD_PROCESS_SHARED);
+	if (rc == 0)
+		rc = pthread_mutexattr_setrobust(&attr, PTHREAD_MUTEX_ROBUST);
+	if (rc == 0)
+		rc = pthread_mutex_init(m, &attr);
+	pthread_mutexattr_destroy(&attr);
+	return (rc == 0 ? 0 : -1);
+}
+
+static void
+lru_lock(struct lru *l)
+{
+	int	rc;
+
+	rc = pthread_mutex_lock(&l->mtx);
+	if (rc == 0)
+		return;
+	if (rc == EOWNERDEAD) {
+		/*
+		 * Consistent first: if this process dies while rebuilding, the
+		 * next locker gets EOWNERDEAD again and redoes the rebuild. If it
+		 * fails, the unlock leaves the mutex unrecoverable and the branch
+		 * below starts it over.
+		 */
+		(void)pthread_mutex_consistent(&l->mtx);
+		l->lock_recoveries++;
+		lru_rebuild(l);
+		return;
+	}
+	/*
+	 * ENOTRECOVERABLE (a holder died and the recoverer did not mark it
+	 * consistent) or a damaged mutex: nobody can own it any more, so start
+	 * it over. Without a working lock the tier is unusable: abort.
+	 */
+	if (mutex_setup(&l->mtx) != 0 || pthread_mutex_lock(&l->mtx) != 0)
+		abort();
+	l->lock_recoveries++;
+	lru_rebuild(l);
+}
+
+static void
+lru_unlock(struct lru *l)
+{
+	(void)pthread_mutex_unlock(&l->mtx);
+}
+
+int
+lru_debug_lock(struct lru *l)
+{
+	lru_lock(l);
+	return (0);
+}
+
+size_t
+lru_region_size(uint64_t max_entries, uint64_t max_bytes)
+{
+	struct lru_layout	lo;
+
+	if (lru_layout(max_entries, max_bytes, &lo) != 0)
+		return (0);
+	return ((size_t)lo.size + LRU_ALIGN);
+}
+
+int
+lru_init(void *mem, size_t size, uint64_t max_entries, uint64_t max_bytes)
+{
+	struct lru_layout	 lo;
+	struct lru		*l;
+
+	if (mem == NULL || lru_layout(max_entries, max_bytes, &lo) != 0)
+		return (-1);
+	l = lru_base(mem);
+	if (size < (size_t)((char *)l - (char *)mem) ||
+	    size - (size_t)((char *)l - (char *)mem) < lo.size)
+		return (-1);
+	memset(l, 0, sizeof(*l));
+	l->max_entries = max_entries;
+	l->max_bytes = max_bytes;
+	l->nbuckets = (uint32_t)lo.nbuckets;
+	l->shift = (uint32_t)lo.shift;
+	l->nblocks = (uint32_t)lo.nblocks;
+	l->off_buckets = lo.off_buckets;
+	l->off_ents = lo.off_ents;
+	l->off_bnext = lo.off_bnext;
+	l->off_blocks = lo.off_blocks;
+	if (mutex_setup(&l->mtx) != 0)
+		return (-1);
+	lru_format(l);
+	lru_barrier();
+	l->magic = LRU_MAGIC;
+	return (0);
+}
+
+struct lru *
+lru_attach(void *mem)
+{
+	struct lru	*l;
+
+	if (mem == NULL)
+		return (NULL);
+	l = lru_base(mem);
+	if (l->magic != LRU_MAGIC)
+		return (NULL);
+	return (l);
+}
+
+int
+lru_get(struct lru *l, const uint8_t key[LRU_KEY_LEN], int64_t now_ms, int64_t ttl_ms,
+    void *buf, size_t cap, size_t *len, struct lru_meta *meta)
+{
+	struct lru_ent	*e;
+	uint32_t	 i;
+	int		 rc;
+
+	lru_lock(l);
+	i = lru_find(l, key);
+	if (i == LRU_NIL) {
+		rc = LRU_NOTFOUND;
+		goto out;
+	}
+	e = &lru_ents(l)[i];
+	if (e->expires_ms <= now_ms) {
+		ent_remove(l, i);
+		l->evictions_ttl++;
+		rc = LRU_NOTFOUND;
+		goto out;
+	}
+	if (len != NULL)
+		*len = e->len;
+	if (e->len > cap) {
+		rc = LRU_TOOBIG;
+		goto out;
+	}
+	value_read(l, e->block, buf, e->len);
+	if (meta != NULL) {
+		meta->version = e->version;
+		meta->expires_ms = e->expires_ms;
+		meta->dirty = (e->flags & F_DIRTY) != 0;
+	}
+	if (l->head != i) {
+		list_unlink(l, i);
+		list_push_head(l, i);
+	}
+	if (ttl_ms > 0) {
+		e->expires_ms = now_ms > INT64_MAX - ttl_ms ? INT64_MAX :
+		    now_ms + ttl_ms;
+		if (meta != NULL)
+			meta->expires_ms = e->expires_ms;
+	}
+	rc = LRU_OK;
+out:
+	lru_unlock(l);
+	return (rc);
+}
+
+/*
+ * A replacement is a removal then a fresh insert, so the new value never
+ * overwrites blocks a LIVE entry still owns (see Recovery above). Equal
+ * versions overwrite: a retried write of the same version must land.
+ */
+int
+lru_put(struct lru *l, const uint8_t key[LRU_KEY_LEN], const void *val, size_t len,
+    const struct lru_meta *meta)
+{
+	struct lru_ent	*e;
+	uint64_t	 version = meta != NULL ? meta->version : 0;
+	uint32_t	 i, need;
+	int		 rc = LRU_OK;
+
+	if (len > l->max_bytes || len > UINT32_MAX)
+		return (LRU_TOOBIG);
+	need = nblocks_for(len);
+	if (need > l->nblocks)
+		return (LRU_TOOBIG);
+
+	lru_lock(l);
+	i = lru_find(l, key);
+	if (i != LRU_NIL) {
+		if (version < lru_ents(l)[i].version) {
+			rc = LRU_STALE;
+			goto out;
+		}
+		ent_remove(l, i);
+	}
+	while (l->free_ent == LRU_NIL || l->nfree_blocks < need ||
+	    l->bytes + len > l->max_bytes) {
+		if (l->tail == LRU_NIL) {
+			rc = LRU_TOOBIG;	/* cannot happen: the value fits an empty tier */
+			goto out;
+		}
+		ent_remove(l, l->tail);
+		l->evictions_lru++;
+	}
+
+	i = l->free_ent;
+	e = &lru_ents(l)[i];
+	l->free_ent = e->hnext;
+	e->state = E_WRITING;
+	lru_barrier();
+	e->block = blocks_alloc(l, need);
+	e->len = (uint32_t)len;
+	value_write(l, e->block, val, len);
+	memcpy(e->key, key, LRU_KEY_LEN);
+	e->version = version;
+	e->expires_ms = meta != NULL ? meta->expires_ms : INT64_MAX;
+	e->flags = meta != NULL && meta->dirty ? F_DIRTY : 0;
+	lru_barrier();
+	e->state = E_LIVE;
+	lru_barrier();
+	hash_link(l, i);
+	list_push_head(l, i);
+	l->entries++;
+	l->bytes += len;
+	if (e->flags & F_DIRTY)
+		l->ndirty++;
+out:
+	lru_unlock(l);
+	return (rc);
+}
+
+int
+lru_delete(struct lru *l, const uint8_t key[LRU_KEY_LEN])
+{
+	uint32_t	i;
+
+	lru_lock(l);
+	i = lru_find(l, key);
+	if (i != LRU_NIL)
+		ent_remove(l, i);
+	lru_unlock(l);
+	return (i != LRU_NIL ? LRU_OK : LRU_NOTFOUND);
+}
+
+/* LRU_OK: cleared (or already clean); LRU_STALE: a newer write is stored and stays dirty. */
+int
+lru_mark_clean(struct lru *l, const uint8_t key[LRU_KEY_LEN], uint64_t version)
+{
+	struct lru_ent	*e;
+	uint32_t	 i;
+	int		 rc = LRU_OK;
+
+	lru_lock(l);
+	i = lru_find(l, key);
+	if (i == LRU_NIL)
+		rc = LRU_NOTFOUND;
+	else {
+		e = &lru_ents(l)[i];
+		if (e->version != version)
+			rc = LRU_STALE;
+		else if (e->flags & F_DIRTY) {
+			e->flags &= ~F_DIRTY;
+			l->ndirty--;
+		}
+	}
+	lru_unlock(l);
+	return (rc);
+}
+
+/* LRU_OK: dropped; LRU_STALE: the stored copy is as new or newer and stays. */
+int
+lru_invalidate_older(struct lru *l, const uint8_t key[LRU_KEY_LEN], uint64_t version)
+{
+	uint32_t	i;
+	int		rc = LRU_OK;
+
+	lru_lock(l);
+	i = lru_find(l, key);
+	if (i == LRU_NIL)
+		rc = LRU_NOTFOUND;
+	else if (lru_ents(l)[i].version < version)
+		ent_remove(l, i);
+	else
+		rc = LRU_STALE;
+	lru_unlock(l);
+	return (rc);
+}
+
+/*
+ * *cursor is the next slot to inspect. One call inspects at most
+ * LRU_SCAN_SLOTS slots, so it may return 0 in the middle of a pass; a pass is
+ * over when *cursor comes back as 0.
+ */
+size_t
+lru_dirty_scan(struct lru *l, uint64_t *cursor, uint8_t (*keys)[LRU_KEY_LEN], size_t max)
+{
+	struct lru_ent	*ents;
+	uint64_t	 i, n;
+	size_t		 found = 0;
+
+	if (max == 0)
+		return (0);
+	lru_lock(l);
+	ents = lru_ents(l);
+	i = *cursor < l->max_entries ? *cursor : 0;
+	if (l->ndirty == 0)
+		i = l->max_entries;
+	for (n = 0; n < LRU_SCAN_SLOTS && i < l->max_entries && found < max; n++, i++) {
+		if (ents[i].state == E_LIVE && (ents[i].flags & F_DIRTY))
+			memcpy(keys[found++], ents[i].key, LRU_KEY_LEN);
+	}
+	*cursor = i < l->max_entries ? i : 0;
+	lru_unlock(l);
+	return (found);
+}
+
+size_t
+lru_expire(struct lru *l, int64_t now_ms, size_t max_work)
+{
+	struct lru_ent	*ents;
+	uint64_t	 budget, n;
+	uint32_t	 i;
+	size_t		 done = 0;
+
+	if (max_work == 0)
+		return (0);
+	lru_lock(l);
+	ents = lru_ents(l);
+	/* Entries used together expire together, so the tail holds the earliest deadlines. */
+	while (done < max_work && l->tail != LRU_NIL &&
+	    ents[l->tail].expires_ms <= now_ms) {
+		ent_remove(l, l->tail);
+		l->evictions_ttl++;
+		done++;
+	}
+	/*
+	 * Gets with ttl_ms <= 0 and puts with mixed deadlines break that
+	 * order; a bounded sweep over the slots finds the rest in time.
+	 */
+	budget = max_work < l->max_entries / 4 ? max_work * 4 : l->max_entries;
+	for (n = 0; n < budget && done < max_work; n++) {
+		i = l->sweep;
+		l->sweep = i + 1 < l->max_entries ? i + 1 : 0;
+		if (ents[i].state == E_LIVE && ents[i].expires_ms <= now_ms) {
+			ent_remove(l, i);
+			l->evictions_ttl++;
+			done++;
+		}
+	}
+	lru_unlock(l);
+	return (done);
+}
+
+void
+lru_clear(struct lru *l)
+{
+	lru_lock(l);
+	lru_format(l);
+	lru_unlock(l);
+}
+
+void
+lru_get_stats(struct lru *l, struct lru_stats *st)
+{
+	lru_lock(l);
+	st->entries = l->entries;
+	st->bytes = l->bytes;
+	st->evictions_lru = l->evictions_lru;
+	st->evictions_ttl = l->evictions_ttl;
+	st->lock_recoveries = l->lock_recoveries;
+	st->max_entries = l->max_entries;
+	st->max_bytes = l->max_bytes;
+	lru_unlock(l);
+}
