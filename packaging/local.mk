@@ -3,4 +3,9 @@
 # packaging/build.sh start from.
 dist_man_MANS = packaging/man/drover.8 packaging/man/droverctl.8 \
 	packaging/man/drover.ini.5
-EXTRA_DIST += packaging/deps.sh packaging/drover.service packaging/drover.logrotate
+EXTRA_DIST += packaging/deps.sh packaging/drover.service packaging/drover.logrotate \
+	packaging/debian/changelog packaging/debian/clean packaging/debian/control \
+	packaging/debian/copyright packaging/debian/drover.docs \
+	packaging/debian/drover.examples packaging/debian/drover.install \
+	packaging/debian/postinst packaging/debian/postrm packaging/debian/rules \
+	packaging/debian/source/format
