@@ -8,4 +8,5 @@ EXTRA_DIST += packaging/deps.sh packaging/drover.service packaging/drover.logrot
 	packaging/debian/copyright packaging/debian/drover.docs \
 	packaging/debian/drover.examples packaging/debian/drover.install \
 	packaging/debian/postinst packaging/debian/postrm packaging/debian/rules \
-	packaging/debian/source/format packaging/rpm/drover.spec
+	packaging/debian/source/format packaging/rpm/drover.spec \
+	packaging/build.sh packaging/test-install.sh
