@@ -1,2 +1,161 @@
-/* placeholder until this module lands */
-typedef int drover_placeholder_util;
+/* util: see util.h. */
+#include "config.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include "common/util.h"
+
+int64_t
+mono_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int64_t
+wall_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int
+set_nonblock(int fd)
+{
+	int fl = fcntl(fd, F_GETFL);
+	if (fl < 0)
+		return -1;
+	return fcntl(fd, F_SETFL, fl | O_NONBLOCK);
+}
+
+void
+buf_init(struct buf *b, size_t limit)
+{
+	memset(b, 0, sizeof *b);
+	b->limit = limit;
+}
+
+void
+buf_free(struct buf *b)
+{
+	free(b->data);
+	b->data = NULL;
+	b->off = b->len = b->cap = 0;
+}
+
+void
+buf_reset(struct buf *b)
+{
+	b->off = b->len = 0;
+}
+
+int
+buf_reserve(struct buf *b, size_t n)
+{
+	size_t used = b->len - b->off;
+	if (n > b->limit || used > b->limit - n)
+		return -1;
+	if (b->cap - b->len >= n)
+		return 0;
+	if (b->off > 0) {
+		/* Slide the live bytes down before growing: pipelined input and
+		 * partially written output would otherwise creep to the limit. */
+		memmove(b->data, b->data + b->off, used);
+		b->off = 0;
+		b->len = used;
+		if (b->cap - b->len >= n)
+			return 0;
+	}
+	size_t want = b->cap ? b->cap : 1024;
+	while (want - used < n)
+		want *= 2;
+	if (want > b->limit + 1)
+		want = b->limit + 1;
+	char *p = realloc(b->data, want);
+	if (p == NULL)
+		return -1;
+	b->data = p;
+	b->cap = want;
+	return 0;
+}
+
+int
+buf_append(struct buf *b, const void *p, size_t n)
+{
+	if (n == 0)
+		return 0;
+	if (buf_reserve(b, n) < 0)
+		return -1;
+	memcpy(b->data + b->len, p, n);
+	b->len += n;
+	return 0;
+}
+
+int
+buf_printf(struct buf *b, const char *fmt, ...)
+{
+	char tmp[2048];
+	va_list ap;
+	va_start(ap, fmt);
+	int n = vsnprintf(tmp, sizeof tmp, fmt, ap);
+	va_end(ap);
+	if (n < 0 || (size_t)n >= sizeof tmp)
+		return -1;
+	return buf_append(b, tmp, (size_t)n);
+}
+
+void
+buf_consume(struct buf *b, size_t n)
+{
+	b->off += n;
+	if (b->off >= b->len)
+		b->off = b->len = 0;
+}
+
+static int
+hexval(int c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	c = tolower(c);
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	return -1;
+}
+
+long
+percent_decode(char *s, size_t len)
+{
+	size_t o = 0;
+	for (size_t i = 0; i < len; i++) {
+		if (s[i] != '%') {
+			s[o++] = s[i];
+			continue;
+		}
+		if (i + 2 >= len)
+			return -1;
+		int hi = hexval((unsigned char)s[i + 1]), lo = hexval((unsigned char)s[i + 2]);
+		if (hi < 0 || lo < 0 || (hi == 0 && lo == 0))
+			return -1;
+		s[o++] = (char)(hi * 16 + lo);
+		i += 2;
+	}
+	s[o] = '\0';
+	return (long)o;
+}
+
+bool
+str_case_eq(const char *a, size_t alen, const char *b)
+{
+	return strlen(b) == alen && strncasecmp(a, b, alen) == 0;
+}

@@ -1,0 +1,42 @@
+/*
+ * util: small helpers every process uses: clocks, fd flags, a bounded byte
+ * buffer, percent-decoding.
+ *
+ * It must not log or know about drover's higher layers.
+ */
+#ifndef DROVER_UTIL_H
+#define DROVER_UTIL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+int64_t mono_ms(void);
+int64_t wall_ms(void);
+int set_nonblock(int fd);
+
+/*
+ * A byte buffer that refuses to grow past its limit. Data lives in
+ * [off, len); consumed bytes are reclaimed lazily on the next append.
+ */
+struct buf {
+	char *data;
+	size_t off, len, cap, limit;
+};
+
+void buf_init(struct buf *b, size_t limit);
+void buf_free(struct buf *b);
+/* Makes room for n more bytes; -1 if that would pass the limit or malloc fails. */
+int buf_reserve(struct buf *b, size_t n);
+int buf_append(struct buf *b, const void *p, size_t n);
+int buf_printf(struct buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static inline size_t buf_used(const struct buf *b) { return b->len - b->off; }
+static inline char *buf_head(const struct buf *b) { return b->data + b->off; }
+void buf_consume(struct buf *b, size_t n);
+void buf_reset(struct buf *b);
+
+/* Decodes %XX in place; -1 on a malformed escape or an encoded NUL. Returns the new length. */
+long percent_decode(char *s, size_t len);
+bool str_case_eq(const char *a, size_t alen, const char *b);
+
+#endif

@@ -1,1 +1,1 @@
-# examples
+EXTRA_DIST += examples/cgi-bin/hello.cgi examples/cgi-bin/env.cgi

@@ -1,1 +1,163 @@
-int main(void) { return 0; }
+/*
+ * drover: entry point of the supervisor.
+ *
+ * Builds the config, binds, creates the shared region, drops privileges and
+ * hands over to the arbiter. Everything that can fail here fails before a
+ * single worker starts, so a bad config never half-starts.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <grp.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <ev.h>
+
+#include "cache/lru.h"
+#include "common/log.h"
+#include "conf/config.h"
+#include "supervisor/admin.h"
+#include "supervisor/arbiter.h"
+#include "supervisor/listeners.h"
+#include "supervisor/shm.h"
+
+static int
+write_pidfile(const char *path)
+{
+	char tmp[4096];
+	if (snprintf(tmp, sizeof tmp, "%s.tmp", path) >= (int)sizeof tmp)
+		return -1;
+	FILE *f = fopen(tmp, "we");
+	if (f == NULL)
+		return -1;
+	fprintf(f, "%d\n", (int)getpid());
+	if (fclose(f) != 0 || rename(tmp, path) < 0) {
+		unlink(tmp);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+drop_privileges(const struct config *c)
+{
+	if (c->user == NULL && c->group == NULL)
+		return 0;
+	if (geteuid() != 0) {
+		log_warn("startup", "note=\"user/group ignored: not started as root\"");
+		return 0;
+	}
+	gid_t gid = 0;
+	uid_t uid = 0;
+	struct passwd *pw = NULL;
+	if (c->user) {
+		pw = getpwnam(c->user);
+		if (pw == NULL)
+			return -1;
+		uid = pw->pw_uid;
+		gid = pw->pw_gid;
+	}
+	if (c->group) {
+		struct group *gr = getgrnam(c->group);
+		if (gr == NULL)
+			return -1;
+		gid = gr->gr_gid;
+	}
+	if (setgid(gid) < 0)
+		return -1;
+	if (pw ? initgroups(pw->pw_name, gid) < 0 : setgroups(0, NULL) < 0)
+		return -1;
+	if (c->user && setuid(uid) < 0)
+		return -1;
+	if (c->user && setuid(0) == 0)   /* must not be able to get root back */
+		return -1;
+	return 0;
+}
+
+int
+main(int argc, char **argv)
+{
+	static struct cli cli;
+	char err[CONFIG_ERR_MAX];
+	if (cli_parse(&cli, argc, argv, err, sizeof err) < 0) {
+		fprintf(stderr, "%s\n", err);
+		cli_usage(STDERR_FILENO);
+		return 2;
+	}
+	if (cli.help) {
+		cli_usage(STDOUT_FILENO);
+		return 0;
+	}
+	if (cli.version) {
+		printf("drover %s\n", PACKAGE_VERSION);
+		return 0;
+	}
+	struct config *cfg = calloc(1, sizeof *cfg);
+	if (cfg == NULL || config_build(cfg, &cli, err, sizeof err) < 0) {
+		fprintf(stderr, "%s\n", err);
+		return 2;
+	}
+	if (cli.check_only) {
+		printf("drover: configuration %s is valid\n", cfg->file ? cfg->file : "(flags only)");
+		return 0;
+	}
+	log_set_level(cfg->log_level);
+	if (log_open(cfg->error_log, cfg->access_log) < 0) {
+		fprintf(stderr, "drover: cannot open log: %s\n", strerror(errno));
+		return 1;
+	}
+
+	struct listener_set ls;
+	if (listeners_open(&ls, cfg->binds.v, cfg->binds.n, cfg->backlog, err, sizeof err) < 0) {
+		log_error("startup", "error=\"%s\"", err);
+		fprintf(stderr, "drover: %s\n", err);
+		return 1;
+	}
+	struct shm_region shm;
+	size_t cache_size = lru_region_size((uint64_t)cfg->max_entries, cfg->max_bytes);
+	if (shm_create(&shm, cache_size) < 0 ||
+	    lru_init(shm.cache, shm.cache_size, (uint64_t)cfg->max_entries, cfg->max_bytes) < 0) {
+		log_error("startup", "error=\"shared region: %s\"", strerror(errno));
+		listeners_close(&ls, 1);
+		return 1;
+	}
+	if (cfg->pidfile && write_pidfile(cfg->pidfile) < 0) {
+		log_error("startup", "error=\"pidfile %s: %s\"", cfg->pidfile, strerror(errno));
+		listeners_close(&ls, 1);
+		return 1;
+	}
+	struct ev_loop *loop = ev_default_loop(EVFLAG_AUTO);
+	if (loop == NULL) {
+		log_error("startup", "error=\"cannot create event loop\"");
+		return 1;
+	}
+	struct arbiter arb;
+	arbiter_init(&arb, cfg, &cli, &ls, &shm);
+	struct admin admin;
+	if (admin_start(&admin, &arb, loop, err, sizeof err) < 0) {
+		log_error("startup", "error=\"%s\"", err);
+		fprintf(stderr, "drover: %s\n", err);
+		listeners_close(&ls, 1);
+		return 1;
+	}
+	if (admin.fd >= 0)
+		arb.close_fds[arb.nclose_fds++] = admin.fd;
+	arb.close_fds[arb.nclose_fds++] = shm.fd;
+	if (drop_privileges(cfg) < 0) {
+		log_error("startup", "error=\"cannot drop privileges to user=%s group=%s: %s\"",
+		    cfg->user ? cfg->user : "-", cfg->group ? cfg->group : "-", strerror(errno));
+		listeners_close(&ls, 1);
+		return 1;
+	}
+	int rc = arbiter_run(&arb, loop);
+	admin_stop(&admin);
+	listeners_close(&ls, 1);
+	if (arb.cfg->pidfile)
+		unlink(arb.cfg->pidfile);
+	return rc;
+}

@@ -1,0 +1,9 @@
+#!/bin/sh
+# Prints the CGI environment drover gives a script, one NAME=value per line,
+# then echoes the request body.
+printf 'Content-Type: text/plain\r\n\r\n'
+env | LC_ALL=C sort
+if [ -n "$CONTENT_LENGTH" ] && [ "$CONTENT_LENGTH" -gt 0 ]; then
+	printf -- '--- body ---\n'
+	head -c "$CONTENT_LENGTH"
+fi

@@ -1,0 +1,34 @@
+/*
+ * admin: the supervisor's HTTP endpoint on [admin] bind: GET /metrics,
+ * /healthz and /status, answered from the scoreboard alone.
+ *
+ * Owns its listening socket and its short-lived connections (one request
+ * each, bounded in size and time). It must never wait on a worker or Redis.
+ */
+#ifndef DROVER_ADMIN_H
+#define DROVER_ADMIN_H
+
+#include <stddef.h>
+
+#include <ev.h>
+
+#include "common/util.h"
+
+struct arbiter;
+
+struct admin {
+	int fd;
+	ev_io io;
+	struct ev_loop *loop;
+	struct arbiter *arb;
+};
+
+int admin_start(struct admin *ad, struct arbiter *arb, struct ev_loop *loop, char *err, size_t errlen);
+void admin_stop(struct admin *ad);
+
+/* Renders the bodies; also used by the control socket. */
+void metrics_render(struct arbiter *arb, struct buf *out);
+void status_render_json(struct arbiter *arb, struct buf *out);
+int healthz_ok(struct arbiter *arb);
+
+#endif

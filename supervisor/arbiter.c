@@ -1,0 +1,489 @@
+/*
+ * arbiter: see arbiter.h.
+ *
+ * Capacity rule for a rolling restart: a replacement is started first
+ * (target + 1 live workers), and only when it reports ready is one outdated
+ * worker drained. So the number of ready workers never drops below target.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <ev.h>
+
+#include "common/log.h"
+#include "common/util.h"
+#include "supervisor/arbiter.h"
+#include "worker/worker.h"
+
+#define TICK_SECONDS 0.1
+#define BACKOFF_MAX_MS 10000
+
+static const char *reason_names[] = {
+	[WR_NONE] = "crash", [WR_DRAIN] = "drain", [WR_TIMEOUT] = "timeout", [WR_STOP] = "stop",
+	[WR_SCALE] = "scale", [WR_RELOAD] = "reload", [WR_MAX_REQUESTS] = "max_requests",
+	[WR_NOT_READY] = "not_ready",
+};
+
+static struct arbiter *the_arbiter;   /* for libev callbacks */
+
+static struct worker_slot *
+slot_of(struct arbiter *a, int i)
+{
+	return &a->shm->sb->slots[i];
+}
+
+static int
+slot_state(struct arbiter *a, int i)
+{
+	return atomic_load(&slot_of(a, i)->state);
+}
+
+int
+arbiter_count(const struct arbiter *a, int state)
+{
+	int n = 0;
+	for (int i = 0; i < SHM_MAX_WORKERS; i++)
+		if (atomic_load(&a->shm->sb->slots[i].state) == state)
+			n++;
+	return n;
+}
+
+/* Live workers: starting or ready, not asked to go. */
+static int
+live_count(struct arbiter *a)
+{
+	int n = 0;
+	for (int i = 0; i < SHM_MAX_WORKERS; i++) {
+		int s = slot_state(a, i);
+		if ((s == WS_STARTING || s == WS_READY) && a->w[i].exit_reason == WR_NONE)
+			n++;
+	}
+	return n;
+}
+
+static void
+log_worker(struct arbiter *a, int i, const char *state, const char *reason)
+{
+	log_info("worker", "state=%s id=%d pid=%d generation=%u reason=%s", state,
+	    slot_of(a, i)->id, (int)a->w[i].pid, a->w[i].generation, reason);
+}
+
+static int
+spawn_worker(struct arbiter *a, const char *reason)
+{
+	int i;
+	for (i = 0; i < SHM_MAX_WORKERS; i++)
+		if (slot_state(a, i) == WS_FREE && a->w[i].pid == 0)
+			break;
+	if (i == SHM_MAX_WORKERS) {
+		log_error("worker", "state=starting reason=%s error=\"no free scoreboard slot\"", reason);
+		return -1;
+	}
+	struct worker_slot *s = slot_of(a, i);
+	int64_t now = mono_ms();
+	s->id = i + 1;
+	s->generation = a->generation;
+	s->started_ms = wall_ms();
+	atomic_store(&s->heartbeat_ms, now);
+	atomic_store(&s->served, 0);
+	atomic_store(&s->inflight, 0);
+	atomic_store(&s->connections, 0);
+	atomic_store(&s->state, WS_STARTING);
+
+	pid_t pid = fork();
+	if (pid < 0) {
+		log_error("worker", "state=starting id=%d reason=%s error=\"fork: %s\"", i + 1, reason,
+		    strerror(errno));
+		atomic_store(&s->state, WS_FREE);
+		return -1;
+	}
+	if (pid == 0) {
+		struct worker_ctx ctx = {
+			.cfg = a->cfg, .listeners = a->listeners, .shm = a->shm, .slot = i, .id = i + 1,
+		};
+		memcpy(ctx.close_fds, a->close_fds, sizeof ctx.close_fds);
+		ctx.nclose_fds = a->nclose_fds;
+		worker_main(&ctx);
+	}
+	atomic_store(&s->pid, pid);
+	struct wproc *w = &a->w[i];
+	memset(w, 0, sizeof *w);
+	w->pid = pid;
+	w->generation = a->generation;
+	w->spawned_ms = now;
+	if (a->cfg->max_requests > 0) {
+		/* Jitter keeps workers started together from recycling together. */
+		uint64_t jitter = a->cfg->max_requests_jitter > 0 ?
+		    (uint64_t)random() % ((uint64_t)a->cfg->max_requests_jitter + 1) : 0;
+		w->recycle_after = (uint64_t)a->cfg->max_requests + jitter;
+	}
+	/* A replacement that never becomes ready must not hold a rollout forever. */
+	w->ready_deadline_ms = now + (a->cfg->timeout_ms > 0 ? a->cfg->timeout_ms : 30000);
+	log_worker(a, i, "starting", reason);
+	return i;
+}
+
+/* Asks a worker to finish its requests and exit, within graceful_timeout. */
+static void
+drain_worker(struct arbiter *a, int i, enum wexit_reason why)
+{
+	struct wproc *w = &a->w[i];
+	if (w->exit_reason != WR_NONE || w->pid <= 0)
+		return;
+	w->exit_reason = why;
+	w->drain_deadline_ms = mono_ms() + a->cfg->graceful_timeout_ms;
+	atomic_store(&slot_of(a, i)->state, WS_DRAINING);
+	log_worker(a, i, "draining", reason_names[why]);
+	if (kill(w->pid, SIGTERM) < 0 && errno != ESRCH)
+		log_warn("worker", "id=%d pid=%d error=\"kill: %s\"", i + 1, (int)w->pid, strerror(errno));
+}
+
+static void
+kill_worker(struct arbiter *a, int i, enum wexit_reason why, int sig)
+{
+	struct wproc *w = &a->w[i];
+	if (w->pid <= 0)
+		return;
+	if (w->exit_reason == WR_NONE || why == WR_TIMEOUT)
+		w->exit_reason = why;
+	if (kill(w->pid, sig) < 0 && errno != ESRCH)
+		log_warn("worker", "id=%d pid=%d error=\"kill: %s\"", i + 1, (int)w->pid, strerror(errno));
+}
+
+static void
+bump_restart(struct arbiter *a, enum wexit_reason r)
+{
+	struct scoreboard *sb = a->shm->sb;
+	switch (r) {
+	case WR_NONE: case WR_NOT_READY: atomic_fetch_add(&sb->restarts_crash, 1); break;
+	case WR_TIMEOUT: atomic_fetch_add(&sb->restarts_timeout, 1); break;
+	case WR_MAX_REQUESTS: atomic_fetch_add(&sb->restarts_max_requests, 1); break;
+	case WR_RELOAD: atomic_fetch_add(&sb->restarts_reload, 1); break;
+	default: break;
+	}
+}
+
+static void
+on_child(struct ev_loop *loop, ev_child *wc, int revents)
+{
+	struct arbiter *a = the_arbiter;
+	pid_t pid = wc->rpid;
+	int status = wc->rstatus;
+	for (int i = 0; i < SHM_MAX_WORKERS; i++) {
+		struct wproc *w = &a->w[i];
+		if (w->pid != pid)
+			continue;
+		char how[64];
+		if (WIFSIGNALED(status))
+			snprintf(how, sizeof how, "signal=%d", WTERMSIG(status));
+		else
+			snprintf(how, sizeof how, "exit=%d", WEXITSTATUS(status));
+		const char *reason = reason_names[w->exit_reason];
+		log_info("worker", "state=gone id=%d pid=%d generation=%u reason=%s %s", i + 1, (int)pid,
+		    w->generation, reason, how);
+		bump_restart(a, w->exit_reason);
+		if (w->exit_reason == WR_NONE && !a->stopping) {
+			/* Dying before ever serving means something is wrong with the
+			 * config or app: back off instead of fork-looping. */
+			if (!w->ever_ready || mono_ms() - w->spawned_ms < 1000) {
+				a->fail_streak++;
+				int64_t delay = 100LL << (a->fail_streak < 8 ? a->fail_streak : 8);
+				if (delay > BACKOFF_MAX_MS)
+					delay = BACKOFF_MAX_MS;
+				a->next_spawn_ms = mono_ms() + delay;
+				log_warn("worker", "state=backoff id=%d delay_ms=%lld streak=%d", i + 1,
+				    (long long)delay, a->fail_streak);
+			}
+		}
+		shm_retire_counters(a->shm->sb, slot_of(a, i));
+		atomic_store(&slot_of(a, i)->pid, 0);
+		atomic_store(&slot_of(a, i)->state, WS_FREE);
+		memset(w, 0, sizeof *w);
+		return;
+	}
+	log_debug("worker", "reaped=%d note=\"not a worker\"", (int)pid);
+}
+
+static bool
+outdated(struct arbiter *a, int i)
+{
+	if (a->w[i].generation != a->generation)
+		return true;
+	return a->w[i].recycle_after > 0 &&
+	    atomic_load(&slot_of(a, i)->served) >= a->w[i].recycle_after;
+}
+
+static void
+rollout_failed(struct arbiter *a, int i)
+{
+	log_error("reload", "result=failed id=%d pid=%d generation=%u reason=\"replacement not ready within %lld ms\" note=\"rollout stopped, the previous workers keep serving\"",
+	    i + 1, (int)a->w[i].pid, a->w[i].generation, (long long)(a->w[i].ready_deadline_ms - a->w[i].spawned_ms));
+	kill_worker(a, i, WR_NOT_READY, SIGKILL);
+	a->failed_generation = a->generation;
+	if (a->prev_cfg) {
+		/* Go back to the config the untouched workers run, so the fleet
+		 * converges on one generation instead of staying half-rolled. */
+		config_free(a->cfg);
+		free(a->cfg);
+		a->cfg = a->prev_cfg;
+		a->prev_cfg = NULL;
+		a->generation = a->prev_generation;
+	}
+}
+
+static void
+tick(struct arbiter *a)
+{
+	int64_t now = mono_ms();
+	int starting = -1;
+	for (int i = 0; i < SHM_MAX_WORKERS; i++) {
+		struct wproc *w = &a->w[i];
+		if (w->pid <= 0)
+			continue;
+		struct worker_slot *s = slot_of(a, i);
+		int st = atomic_load(&s->state);
+		if (st == WS_READY && !w->ever_ready) {
+			w->ever_ready = true;
+			a->fail_streak = 0;
+			log_worker(a, i, "ready", "started");
+		}
+		if (st == WS_STARTING && w->exit_reason == WR_NONE) {
+			if (now > w->ready_deadline_ms) {
+				if (w->generation == a->generation && a->generation != a->prev_generation &&
+				    a->prev_cfg != NULL)
+					rollout_failed(a, i);
+				else
+					kill_worker(a, i, WR_NOT_READY, SIGKILL);
+			} else {
+				starting = i;
+			}
+		}
+		/* Heartbeats: a loop that stopped turning is killed and replaced. */
+		if ((st == WS_READY || st == WS_DRAINING) && a->cfg->timeout_ms > 0 &&
+		    now - atomic_load(&s->heartbeat_ms) > a->cfg->timeout_ms &&
+		    w->exit_reason != WR_TIMEOUT) {
+			log_warn("worker", "state=unresponsive id=%d pid=%d silent_ms=%lld", i + 1,
+			    (int)w->pid, (long long)(now - atomic_load(&s->heartbeat_ms)));
+			kill_worker(a, i, WR_TIMEOUT, SIGKILL);
+		}
+		if (w->exit_reason != WR_NONE && w->drain_deadline_ms && now > w->drain_deadline_ms) {
+			log_warn("worker", "state=draining id=%d pid=%d note=\"graceful_timeout passed, killing\"",
+			    i + 1, (int)w->pid);
+			w->drain_deadline_ms = 0;
+			kill(w->pid, SIGKILL);
+		}
+	}
+
+	if (a->stopping) {
+		if (a->stop_deadline_ms && now > a->stop_deadline_ms) {
+			for (int i = 0; i < SHM_MAX_WORKERS; i++)
+				if (a->w[i].pid > 0)
+					kill(a->w[i].pid, SIGKILL);
+			a->stop_deadline_ms = 0;
+		}
+		return;
+	}
+	if (now < a->next_spawn_ms)
+		return;
+	int live = live_count(a);
+	if (live < a->target) {
+		/* Missing capacity is started at once, all of it; only replacements
+		 * of working workers go one at a time. */
+		for (; live < a->target; live++)
+			if (spawn_worker(a, "spawn") < 0 || a->fail_streak > 0)
+				break;
+		return;
+	}
+	if (starting >= 0)
+		return;
+	/* One outdated worker at a time: surge first, drain once the new one is ready. */
+	int old = -1;
+	for (int i = 0; i < SHM_MAX_WORKERS; i++)
+		if (a->w[i].pid > 0 && a->w[i].exit_reason == WR_NONE &&
+		    slot_state(a, i) == WS_READY && outdated(a, i)) {
+			old = i;
+			break;
+		}
+	if (old >= 0 && a->failed_generation == a->generation && a->w[old].generation != a->generation)
+		old = -1;
+	if (live > a->target) {
+		int victim = old;
+		if (victim < 0) {
+			for (int i = SHM_MAX_WORKERS - 1; i >= 0 && victim < 0; i--)
+				if (a->w[i].pid > 0 && a->w[i].exit_reason == WR_NONE)
+					victim = i;
+		}
+		if (victim >= 0) {
+			enum wexit_reason why = old < 0 ? WR_SCALE :
+			    a->w[victim].generation != a->generation ? WR_RELOAD : WR_MAX_REQUESTS;
+			drain_worker(a, victim, why);
+		}
+		return;
+	}
+	if (old >= 0) {
+		spawn_worker(a, a->w[old].generation != a->generation ? "reload" : "max_requests");
+		return;
+	}
+	if (a->prev_cfg && live == a->target) {
+		log_info("reload", "result=done generation=%u workers=%d", a->generation, live);
+		config_free(a->prev_cfg);
+		free(a->prev_cfg);
+		a->prev_cfg = NULL;
+		a->prev_generation = a->generation;
+	}
+}
+
+static void
+on_tick(struct ev_loop *loop, ev_timer *t, int revents)
+{
+	struct arbiter *a = the_arbiter;
+	tick(a);
+	if (a->on_tick)
+		a->on_tick(a);
+	if (a->stopping) {
+		bool any = false;
+		for (int i = 0; i < SHM_MAX_WORKERS; i++)
+			if (a->w[i].pid > 0)
+				any = true;
+		if (!any) {
+			log_info("shutdown", "state=done");
+			ev_break(loop, EVBREAK_ALL);
+		}
+	}
+}
+
+void
+arbiter_reload(struct arbiter *a)
+{
+	if (a->stopping)
+		return;
+	char err[CONFIG_ERR_MAX];
+	struct config *next = calloc(1, sizeof *next);
+	if (next == NULL || config_build(next, a->cli, err, sizeof err) < 0) {
+		char q[CONFIG_ERR_MAX + 8];
+		log_error("reload", "result=rejected error=%s note=\"keeping the running config\"",
+		    log_quote(q, sizeof q, err, strlen(err)));
+		free(next);
+		return;
+	}
+	if (a->prev_cfg) {
+		/* A reload during a rollout: the newest config wins; the workers
+		 * of every older generation are outdated alike. */
+		config_free(a->cfg);
+		free(a->cfg);
+	} else {
+		a->prev_cfg = a->cfg;
+		a->prev_generation = a->generation;
+	}
+	a->cfg = next;
+	a->generation++;
+	a->failed_generation = 0;
+	a->fail_streak = 0;
+	a->next_spawn_ms = 0;
+	a->target = next->workers;
+	log_set_level(next->log_level);
+	arbiter_reopen_logs(a);
+	log_info("reload", "result=accepted generation=%u workers=%d", a->generation, a->target);
+}
+
+void
+arbiter_scale(struct arbiter *a, int workers)
+{
+	if (workers < 1)
+		workers = 1;
+	if (workers > SHM_MAX_WORKERS / 2)
+		workers = SHM_MAX_WORKERS / 2;
+	log_info("worker", "state=scale from=%d to=%d", a->target, workers);
+	a->target = workers;
+}
+
+void
+arbiter_stop(struct arbiter *a, bool fast)
+{
+	if (a->stopping && (!fast || a->fast_stop))
+		return;
+	a->stopping = true;
+	a->fast_stop = fast;
+	int64_t bound = fast ? 1000 : a->cfg->graceful_timeout_ms;
+	a->stop_deadline_ms = mono_ms() + bound;
+	log_info("shutdown", "state=%s timeout_ms=%lld", fast ? "fast" : "graceful", (long long)bound);
+	for (int i = 0; i < SHM_MAX_WORKERS; i++) {
+		if (a->w[i].pid <= 0)
+			continue;
+		if (fast) {
+			kill_worker(a, i, WR_STOP, SIGQUIT);
+		} else if (a->w[i].exit_reason == WR_NONE) {
+			drain_worker(a, i, WR_STOP);
+		}
+	}
+}
+
+void
+arbiter_reopen_logs(struct arbiter *a)
+{
+	if (log_open(a->cfg->error_log, a->cfg->access_log) < 0)
+		log_error("log", "error=\"reopen: %s\"", strerror(errno));
+	/* Workers hold their own fds to the log files. */
+	for (int i = 0; i < SHM_MAX_WORKERS; i++)
+		if (a->w[i].pid > 0)
+			kill(a->w[i].pid, SIGUSR1);
+	if (a->on_reopen)
+		a->on_reopen(a);
+}
+
+static void
+on_signal(struct ev_loop *loop, ev_signal *w, int revents)
+{
+	struct arbiter *a = the_arbiter;
+	switch (w->signum) {
+	case SIGHUP: arbiter_reload(a); break;
+	case SIGTERM: arbiter_stop(a, false); break;
+	case SIGINT: case SIGQUIT: arbiter_stop(a, true); break;
+	case SIGTTIN: arbiter_scale(a, a->target + 1); break;
+	case SIGTTOU: arbiter_scale(a, a->target - 1); break;
+	case SIGUSR1: arbiter_reopen_logs(a); break;
+	}
+}
+
+void
+arbiter_init(struct arbiter *a, struct config *cfg, const struct cli *cli,
+    struct listener_set *ls, struct shm_region *shm)
+{
+	memset(a, 0, sizeof *a);
+	a->cfg = cfg;
+	a->cli = cli;
+	a->listeners = ls;
+	a->shm = shm;
+	a->target = cfg->workers;
+	a->generation = a->prev_generation = 1;
+	a->self = getpid();
+	the_arbiter = a;
+}
+
+int
+arbiter_run(struct arbiter *a, struct ev_loop *loop)
+{
+	static const int sigs[] = { SIGHUP, SIGTERM, SIGINT, SIGQUIT, SIGTTIN, SIGTTOU, SIGUSR1 };
+	ev_signal sw[sizeof sigs / sizeof sigs[0]];
+	for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++) {
+		ev_signal_init(&sw[i], on_signal, sigs[i]);
+		ev_signal_start(loop, &sw[i]);
+	}
+	signal(SIGPIPE, SIG_IGN);
+	ev_child cw;
+	ev_child_init(&cw, on_child, 0, 0);
+	ev_child_start(loop, &cw);
+	ev_timer tw;
+	ev_timer_init(&tw, on_tick, 0, TICK_SECONDS);
+	ev_timer_start(loop, &tw);
+	log_info("worker", "state=supervisor pid=%d workers=%d", (int)getpid(), a->target);
+	ev_run(loop, 0);
+	return a->exit_code;
+}

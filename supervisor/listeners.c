@@ -1,0 +1,151 @@
+/* listeners: see listeners.h. */
+#include "config.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "supervisor/listeners.h"
+
+int
+sockaddr_parse(const char *addr, struct sockaddr_storage *ss, socklen_t *len)
+{
+	memset(ss, 0, sizeof *ss);
+	if (strncmp(addr, "unix:", 5) == 0) {
+		struct sockaddr_un *su = (struct sockaddr_un *)ss;
+		const char *path = addr + 5;
+		if (*path == '\0' || strlen(path) >= sizeof su->sun_path)
+			return -1;
+		su->sun_family = AF_UNIX;
+		strcpy(su->sun_path, path);
+		*len = sizeof *su;
+		return 0;
+	}
+	char host[256];
+	const char *port;
+	if (addr[0] == '[') {
+		const char *end = strchr(addr, ']');
+		if (end == NULL || end[1] != ':' || (size_t)(end - addr - 1) >= sizeof host)
+			return -1;
+		memcpy(host, addr + 1, (size_t)(end - addr - 1));
+		host[end - addr - 1] = '\0';
+		port = end + 2;
+	} else {
+		const char *colon = strrchr(addr, ':');
+		if (colon == NULL || (size_t)(colon - addr) >= sizeof host)
+			return -1;
+		memcpy(host, addr, (size_t)(colon - addr));
+		host[colon - addr] = '\0';
+		port = colon + 1;
+	}
+	char *endp;
+	errno = 0;
+	long p = strtol(port, &endp, 10);
+	if (errno || *port == '\0' || *endp != '\0' || p < 0 || p > 65535)
+		return -1;
+	struct sockaddr_in *s4 = (struct sockaddr_in *)ss;
+	struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)ss;
+	if (host[0] == '\0' || strcmp(host, "*") == 0)
+		strcpy(host, "0.0.0.0");
+	if (strcmp(host, "localhost") == 0)
+		strcpy(host, "127.0.0.1");
+	if (inet_pton(AF_INET, host, &s4->sin_addr) == 1) {
+		s4->sin_family = AF_INET;
+		s4->sin_port = htons((uint16_t)p);
+		*len = sizeof *s4;
+		return 0;
+	}
+	if (inet_pton(AF_INET6, host, &s6->sin6_addr) == 1) {
+		s6->sin6_family = AF_INET6;
+		s6->sin6_port = htons((uint16_t)p);
+		*len = sizeof *s6;
+		return 0;
+	}
+	return -1;
+}
+
+int
+listen_on(const char *addr, int backlog, char *err, size_t errlen)
+{
+	struct sockaddr_storage ss;
+	socklen_t slen;
+	if (sockaddr_parse(addr, &ss, &slen) < 0) {
+		snprintf(err, errlen, "bind %s: not host:port, [v6]:port or unix:/path", addr);
+		return -1;
+	}
+	int fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0) {
+		snprintf(err, errlen, "socket for %s: %s", addr, strerror(errno));
+		return -1;
+	}
+	int one = 1;
+	if (ss.ss_family != AF_UNIX)
+		(void)setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+	if (ss.ss_family == AF_INET6)
+		(void)setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one);
+	if (ss.ss_family == AF_UNIX) {
+		/* A socket file left by a crashed drover would make bind fail;
+		 * remove it only if it is a socket nobody answers on. */
+		const char *path = ((struct sockaddr_un *)&ss)->sun_path;
+		struct stat st;
+		if (lstat(path, &st) == 0 && S_ISSOCK(st.st_mode)) {
+			int probe = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+			if (probe >= 0 && connect(probe, (struct sockaddr *)&ss, slen) < 0 &&
+			    errno == ECONNREFUSED)
+				unlink(path);
+			if (probe >= 0)
+				close(probe);
+		}
+	}
+	if (bind(fd, (struct sockaddr *)&ss, slen) < 0 || listen(fd, backlog) < 0) {
+		snprintf(err, errlen, "bind %s: %s", addr, strerror(errno));
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+int
+listeners_open(struct listener_set *ls, char *const *addrs, size_t n, int backlog,
+    char *err, size_t errlen)
+{
+	ls->v = calloc(n ? n : 1, sizeof *ls->v);
+	ls->n = 0;
+	if (ls->v == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	for (size_t i = 0; i < n; i++) {
+		int fd = listen_on(addrs[i], backlog, err, errlen);
+		if (fd < 0) {
+			listeners_close(ls, 1);
+			return -1;
+		}
+		struct listener *l = &ls->v[ls->n++];
+		l->fd = fd;
+		l->addr = strdup(addrs[i]);
+		l->unix_path = strncmp(addrs[i], "unix:", 5) == 0 ? strdup(addrs[i] + 5) : NULL;
+	}
+	return 0;
+}
+
+void
+listeners_close(struct listener_set *ls, int unlink_files)
+{
+	for (size_t i = 0; i < ls->n; i++) {
+		close(ls->v[i].fd);
+		if (unlink_files && ls->v[i].unix_path)
+			unlink(ls->v[i].unix_path);
+		free(ls->v[i].addr);
+		free(ls->v[i].unix_path);
+	}
+	free(ls->v);
+	ls->v = NULL;
+	ls->n = 0;
+}

@@ -1,0 +1,159 @@
+/*
+ * metrics: Prometheus text exposition and the /status JSON, both computed
+ * from the scoreboard and the L1 header at request time. It must not
+ * allocate beyond the output buffer or block.
+ */
+#include "config.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "cache/lru.h"
+#include "common/util.h"
+#include "supervisor/admin.h"
+#include "supervisor/arbiter.h"
+
+static const char *state_names[] = {
+	[WS_FREE] = "free", [WS_STARTING] = "starting", [WS_READY] = "ready",
+	[WS_DRAINING] = "draining", [WS_GONE] = "gone",
+};
+
+static void
+head(struct buf *o, const char *name, const char *type, const char *help)
+{
+	buf_printf(o, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+}
+
+static void
+redis_state(struct arbiter *arb, int *up, int *open)
+{
+	*up = 0;
+	*open = 0;
+	for (int i = 0; i < SHM_MAX_WORKERS; i++) {
+		struct worker_slot *s = &arb->shm->sb->slots[i];
+		int st = atomic_load(&s->state);
+		if (st != WS_READY && st != WS_DRAINING)
+			continue;
+		if (atomic_load(&s->redis_up) == 1)
+			*up = 1;
+		if (atomic_load(&s->breaker_open))
+			*open = 1;
+	}
+}
+
+void
+metrics_render(struct arbiter *arb, struct buf *o)
+{
+	struct worker_counters c;
+	struct scoreboard *sb = arb->shm->sb;
+	shm_sum_counters(sb, &c);
+
+	head(o, "drover_requests_total", "counter", "HTTP responses sent, by status class.");
+	static const char *cls[] = { "other", "1xx", "2xx", "3xx", "4xx", "5xx" };
+	for (int i = 0; i < 6; i++)
+		buf_printf(o, "drover_requests_total{code=\"%s\"} %llu\n", cls[i],
+		    (unsigned long long)c.requests[i]);
+
+	head(o, "drover_request_duration_seconds", "histogram", "Time from request head to response end.");
+	uint64_t cum = 0;
+	for (int i = 0; i < HIST_BUCKETS; i++) {
+		cum += c.duration_bucket[i];
+		buf_printf(o, "drover_request_duration_seconds_bucket{le=\"%g\"} %llu\n", hist_bounds[i],
+		    (unsigned long long)cum);
+	}
+	buf_printf(o, "drover_request_duration_seconds_bucket{le=\"+Inf\"} %llu\n",
+	    (unsigned long long)c.duration_count);
+	buf_printf(o, "drover_request_duration_seconds_sum %.6f\n", (double)c.duration_sum_us / 1e6);
+	buf_printf(o, "drover_request_duration_seconds_count %llu\n", (unsigned long long)c.duration_count);
+
+	head(o, "drover_workers", "gauge", "Worker processes by state.");
+	for (int st = WS_STARTING; st <= WS_DRAINING; st++)
+		buf_printf(o, "drover_workers{state=\"%s\"} %d\n", state_names[st], arbiter_count(arb, st));
+
+	head(o, "drover_worker_restarts_total", "counter", "Workers replaced, by reason.");
+	buf_printf(o, "drover_worker_restarts_total{reason=\"crash\"} %llu\n", (unsigned long long)sb->restarts_crash);
+	buf_printf(o, "drover_worker_restarts_total{reason=\"timeout\"} %llu\n", (unsigned long long)sb->restarts_timeout);
+	buf_printf(o, "drover_worker_restarts_total{reason=\"max_requests\"} %llu\n", (unsigned long long)sb->restarts_max_requests);
+	buf_printf(o, "drover_worker_restarts_total{reason=\"reload\"} %llu\n", (unsigned long long)sb->restarts_reload);
+
+	head(o, "drover_session_lookups_total", "counter", "Session lookups by result.");
+	static const char *lk[] = { "hit", "rebuild", "miss" };
+	for (int i = 0; i < SL__N; i++)
+		buf_printf(o, "drover_session_lookups_total{result=\"%s\"} %llu\n", lk[i],
+		    (unsigned long long)c.session_lookups[i]);
+	head(o, "drover_session_stores_total", "counter", "Session stores by result.");
+	static const char *sr[] = { "ok", "oversize", "conflict", "error" };
+	for (int i = 0; i < SS__N; i++)
+		buf_printf(o, "drover_session_stores_total{result=\"%s\"} %llu\n", sr[i],
+		    (unsigned long long)c.session_stores[i]);
+	head(o, "drover_session_tampered_total", "counter", "Forged or tampered cookies and envelopes.");
+	buf_printf(o, "drover_session_tampered_total %llu\n", (unsigned long long)c.session_tampered);
+	head(o, "drover_session_deletes_total", "counter", "Sessions deleted by the app.");
+	buf_printf(o, "drover_session_deletes_total %llu\n", (unsigned long long)c.session_deletes);
+
+	struct lru_stats ls;
+	memset(&ls, 0, sizeof ls);
+	struct lru *l = lru_attach(arb->shm->cache);
+	if (l)
+		lru_get_stats(l, &ls);
+	head(o, "drover_session_cache_entries", "gauge", "Entries in the host-local session cache.");
+	buf_printf(o, "drover_session_cache_entries %llu\n", (unsigned long long)ls.entries);
+	head(o, "drover_session_cache_bytes", "gauge", "Bytes of values in the host-local session cache.");
+	buf_printf(o, "drover_session_cache_bytes %llu\n", (unsigned long long)ls.bytes);
+	head(o, "drover_session_cache_evictions_total", "counter", "Entries evicted, by reason.");
+	buf_printf(o, "drover_session_cache_evictions_total{reason=\"lru\"} %llu\n", (unsigned long long)ls.evictions_lru);
+	buf_printf(o, "drover_session_cache_evictions_total{reason=\"ttl\"} %llu\n", (unsigned long long)ls.evictions_ttl);
+	head(o, "drover_session_cache_lock_recoveries_total", "counter", "Times a worker died holding the cache lock.");
+	buf_printf(o, "drover_session_cache_lock_recoveries_total %llu\n", (unsigned long long)ls.lock_recoveries);
+
+	int up, open;
+	redis_state(arb, &up, &open);
+	head(o, "drover_redis_up", "gauge", "1 when a worker has a working Redis connection.");
+	buf_printf(o, "drover_redis_up %d\n", up);
+	head(o, "drover_redis_breaker_open", "gauge", "1 when a worker's Redis circuit breaker is open.");
+	buf_printf(o, "drover_redis_breaker_open %d\n", open);
+	head(o, "drover_redis_errors_total", "counter", "Redis commands that failed or timed out.");
+	buf_printf(o, "drover_redis_errors_total %llu\n", (unsigned long long)c.redis_errors);
+}
+
+void
+status_render_json(struct arbiter *arb, struct buf *o)
+{
+	int64_t now = wall_ms(), mono = mono_ms();
+	buf_printf(o, "{\"pid\":%d,\"generation\":%u,\"target_workers\":%d,\"stopping\":%s,\"workers\":[",
+	    (int)arb->self, arb->generation, arb->target, arb->stopping ? "true" : "false");
+	int first = 1;
+	for (int i = 0; i < SHM_MAX_WORKERS; i++) {
+		struct worker_slot *s = &arb->shm->sb->slots[i];
+		int st = atomic_load(&s->state);
+		if (st == WS_FREE)
+			continue;
+		buf_printf(o, "%s{\"id\":%d,\"pid\":%d,\"generation\":%u,\"state\":\"%s\",\"age_seconds\":%.1f,"
+		    "\"requests\":%llu,\"in_flight\":%u,\"connections\":%u,\"last_heartbeat_ms_ago\":%lld}",
+		    first ? "" : ",", s->id, (int)atomic_load(&s->pid), s->generation, state_names[st],
+		    (double)(now - s->started_ms) / 1000.0, (unsigned long long)atomic_load(&s->served),
+		    atomic_load(&s->inflight), atomic_load(&s->connections),
+		    (long long)(mono - atomic_load(&s->heartbeat_ms)));
+		first = 0;
+	}
+	struct lru_stats ls;
+	memset(&ls, 0, sizeof ls);
+	struct lru *l = lru_attach(arb->shm->cache);
+	if (l)
+		lru_get_stats(l, &ls);
+	struct worker_counters c;
+	shm_sum_counters(arb->shm->sb, &c);
+	buf_printf(o, "],\"cache\":{\"entries\":%llu,\"bytes\":%llu,\"max_entries\":%llu,\"max_bytes\":%llu,"
+	    "\"evictions_lru\":%llu,\"evictions_ttl\":%llu,\"hits\":%llu,\"rebuilds\":%llu,\"misses\":%llu}}\n",
+	    (unsigned long long)ls.entries, (unsigned long long)ls.bytes,
+	    (unsigned long long)ls.max_entries, (unsigned long long)ls.max_bytes,
+	    (unsigned long long)ls.evictions_lru, (unsigned long long)ls.evictions_ttl,
+	    (unsigned long long)c.session_lookups[SL_HIT], (unsigned long long)c.session_lookups[SL_REBUILD],
+	    (unsigned long long)c.session_lookups[SL_MISS]);
+}
+
+int
+healthz_ok(struct arbiter *arb)
+{
+	return arbiter_count(arb, WS_READY) > 0;
+}

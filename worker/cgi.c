@@ -1,0 +1,331 @@
+/*
+ * cgi: the CGI adapter (RFC 3875). One child per request, started with
+ * posix_spawn in its own process group, stdin fed from the buffered body,
+ * stdout streamed through the shared app-response path, stderr to the error
+ * log line by line with the script's name.
+ *
+ * A child outlives its request only until it is reaped: abort kills the
+ * whole group and leaves the ev_child watcher to collect the status.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <ev.h>
+
+#include "common/log.h"
+#include "conf/config.h"
+#include "worker/appvars.h"
+#include "worker/cgi.h"
+#include "worker/conn.h"
+#include "worker/request.h"
+
+#define CGI_READ 65536
+#define CGI_ERRLINE 2048
+
+struct cgi_proc {
+	pid_t pid;
+	struct request *req;          /* NULL once detached */
+	struct ev_loop *loop;
+	ev_child child;
+	ev_io in, out, err;
+	ev_timer timer;
+	int in_fd, out_fd, err_fd;
+	size_t body_off;
+	bool exited;
+	char script[256];
+	char errline[CGI_ERRLINE];
+	size_t errlen;
+};
+
+static void
+stop_io(struct cgi_proc *p, ev_io *w, int *fd)
+{
+	if (*fd < 0)
+		return;
+	ev_io_stop(p->loop, w);
+	close(*fd);
+	*fd = -1;
+}
+
+static void
+flush_errline(struct cgi_proc *p)
+{
+	if (p->errlen == 0)
+		return;
+	char q[CGI_ERRLINE + 64];
+	log_warn("cgi", "script=%s pid=%d stderr=%s", p->script, (int)p->pid,
+	    log_quote(q, sizeof q, p->errline, p->errlen));
+	p->errlen = 0;
+}
+
+static void
+maybe_free(struct cgi_proc *p)
+{
+	if (p->req == NULL && p->exited && p->out_fd < 0 && p->err_fd < 0 && p->in_fd < 0)
+		free(p);
+}
+
+/* Lets go of the request; the process, if still running, is killed. */
+static void
+detach(struct cgi_proc *p, bool kill_it)
+{
+	if (p->req) {
+		p->req->app_state = NULL;
+		p->req = NULL;
+	}
+	ev_timer_stop(p->loop, &p->timer);
+	stop_io(p, &p->in, &p->in_fd);
+	stop_io(p, &p->out, &p->out_fd);
+	if (kill_it) {
+		stop_io(p, &p->err, &p->err_fd);
+		if (!p->exited && kill(-p->pid, SIGKILL) < 0 && errno == ESRCH)
+			kill(p->pid, SIGKILL);
+	}
+	maybe_free(p);
+}
+
+static void
+on_child(struct ev_loop *loop, ev_child *w, int revents)
+{
+	struct cgi_proc *p = w->data;
+	ev_child_stop(loop, w);
+	p->exited = true;
+	int st = w->rstatus;
+	if (WIFSIGNALED(st) || (WIFEXITED(st) && WEXITSTATUS(st) != 0))
+		log_debug("cgi", "script=%s pid=%d status=%d", p->script, (int)p->pid, st);
+	/* Others in its group (a backgrounded grandchild holding the pipe) go too. */
+	kill(-p->pid, SIGKILL);
+	maybe_free(p);
+}
+
+static void
+on_stdout(struct ev_loop *loop, ev_io *w, int revents)
+{
+	struct cgi_proc *p = w->data;
+	char buf[CGI_READ];
+	ssize_t n = read(p->out_fd, buf, sizeof buf);
+	if (n < 0 && (errno == EAGAIN || errno == EINTR))
+		return;
+	struct request *req = p->req;
+	if (n <= 0) {
+		stop_io(p, &p->out, &p->out_fd);
+		if (req) {
+			detach(p, false);
+			app_eof(req);
+		} else {
+			maybe_free(p);
+		}
+		return;
+	}
+	if (req)
+		app_output(req, buf, (size_t)n);
+}
+
+static void
+on_stderr(struct ev_loop *loop, ev_io *w, int revents)
+{
+	struct cgi_proc *p = w->data;
+	char buf[4096];
+	ssize_t n = read(p->err_fd, buf, sizeof buf);
+	if (n < 0 && (errno == EAGAIN || errno == EINTR))
+		return;
+	if (n <= 0) {
+		flush_errline(p);
+		stop_io(p, &p->err, &p->err_fd);
+		maybe_free(p);
+		return;
+	}
+	/* One log line per script line; a flood is cut into bounded lines. */
+	for (ssize_t i = 0; i < n; i++) {
+		if (buf[i] == '\n') {
+			flush_errline(p);
+			continue;
+		}
+		if (p->errlen == sizeof p->errline)
+			flush_errline(p);
+		p->errline[p->errlen++] = buf[i];
+	}
+}
+
+static void
+on_stdin(struct ev_loop *loop, ev_io *w, int revents)
+{
+	struct cgi_proc *p = w->data;
+	struct request *req = p->req;
+	if (req == NULL) {
+		stop_io(p, &p->in, &p->in_fd);
+		return;
+	}
+	size_t total = buf_used(&req->body);
+	while (p->body_off < total) {
+		ssize_t n = write(p->in_fd, buf_head(&req->body) + p->body_off, total - p->body_off);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && errno == EAGAIN)
+			return;
+		if (n < 0)
+			break;  /* the script stopped reading: its business */
+		p->body_off += (size_t)n;
+	}
+	stop_io(p, &p->in, &p->in_fd);
+}
+
+static void
+on_timeout(struct ev_loop *loop, ev_timer *t, int revents)
+{
+	struct cgi_proc *p = t->data;
+	struct request *req = p->req;
+	log_warn("cgi", "script=%s pid=%d reason=timeout", p->script, (int)p->pid);
+	detach(p, true);
+	if (req)
+		app_fail(req, 504, "request_timeout");
+}
+
+static int
+open_pipe(int fds[2])
+{
+	return pipe2(fds, O_CLOEXEC);
+}
+
+static int
+cgi_start(struct request *req)
+{
+	const struct config *cfg = conn_config(req->conn);
+	struct script_target t;
+	int st = script_resolve(cfg, req->path, &t, 1);
+	if (st)
+		return st;
+	struct varlist vars;
+	varlist_init(&vars);
+	if (appvars_build(req, &t, &vars) < 0) {
+		varlist_free(&vars);
+		return 500;
+	}
+	int pin[2] = { -1, -1 }, pout[2] = { -1, -1 }, perr[2] = { -1, -1 };
+	if (open_pipe(pin) < 0 || open_pipe(pout) < 0 || open_pipe(perr) < 0) {
+		log_error("cgi", "error=\"pipe: %s\"", strerror(errno));
+		for (int i = 0; i < 2; i++) {
+			if (pin[i] >= 0) close(pin[i]);
+			if (pout[i] >= 0) close(pout[i]);
+			if (perr[i] >= 0) close(perr[i]);
+		}
+		varlist_free(&vars);
+		return 503;
+	}
+	posix_spawn_file_actions_t fa;
+	posix_spawnattr_t attr;
+	posix_spawn_file_actions_init(&fa);
+	posix_spawnattr_init(&attr);
+	posix_spawn_file_actions_adddup2(&fa, pin[0], 0);
+	posix_spawn_file_actions_adddup2(&fa, pout[1], 1);
+	posix_spawn_file_actions_adddup2(&fa, perr[1], 2);
+	/* RFC 3875 §7.2: the current directory is the script's, unless configured. */
+	char dir[4096];
+	if (cfg->working_dir) {
+		snprintf(dir, sizeof dir, "%s", cfg->working_dir);
+	} else {
+		snprintf(dir, sizeof dir, "%s", t.filename);
+		char *slash = strrchr(dir, '/');
+		if (slash && slash != dir)
+			*slash = '\0';
+		else
+			snprintf(dir, sizeof dir, "/");
+	}
+	posix_spawn_file_actions_addchdir_np(&fa, dir);
+	sigset_t none, all;
+	sigemptyset(&none);
+	sigfillset(&all);
+	posix_spawnattr_setsigmask(&attr, &none);
+	posix_spawnattr_setsigdefault(&attr, &all);
+	posix_spawnattr_setpgroup(&attr, 0);
+	posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF |
+	    POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_USEVFORK);
+	char *argv[] = { t.filename, NULL };
+	pid_t pid;
+	int err = posix_spawn(&pid, t.filename, &fa, &attr, argv, varlist_env(&vars));
+	posix_spawn_file_actions_destroy(&fa);
+	posix_spawnattr_destroy(&attr);
+	varlist_free(&vars);
+	close(pin[0]);
+	close(pout[1]);
+	close(perr[1]);
+	if (err != 0) {
+		log_error("cgi", "script=%s error=\"spawn: %s\"", t.filename, strerror(err));
+		close(pin[1]);
+		close(pout[0]);
+		close(perr[0]);
+		return err == EACCES ? 403 : err == ENOENT ? 404 : 502;
+	}
+	struct cgi_proc *p = calloc(1, sizeof *p);
+	if (p == NULL) {
+		kill(pid, SIGKILL);
+		close(pin[1]);
+		close(pout[0]);
+		close(perr[0]);
+		return 503;
+	}
+	p->pid = pid;
+	p->req = req;
+	p->loop = conn_loop(req->conn);
+	snprintf(p->script, sizeof p->script, "%.200s", t.script_name[0] ? t.script_name : t.filename);
+	p->in_fd = pin[1];
+	p->out_fd = pout[0];
+	p->err_fd = perr[0];
+	set_nonblock(p->in_fd);
+	set_nonblock(p->out_fd);
+	set_nonblock(p->err_fd);
+	req->app_state = p;
+	ev_child_init(&p->child, on_child, pid, 0);
+	p->child.data = p;
+	ev_child_start(p->loop, &p->child);
+	ev_io_init(&p->out, on_stdout, p->out_fd, EV_READ);
+	ev_io_init(&p->err, on_stderr, p->err_fd, EV_READ);
+	ev_io_init(&p->in, on_stdin, p->in_fd, EV_WRITE);
+	p->out.data = p->err.data = p->in.data = p;
+	ev_io_start(p->loop, &p->out);
+	ev_io_start(p->loop, &p->err);
+	if (buf_used(&req->body) > 0)
+		ev_io_start(p->loop, &p->in);
+	else
+		stop_io(p, &p->in, &p->in_fd);
+	ev_timer_init(&p->timer, on_timeout, (double)cfg->request_timeout_ms / 1000.0, 0);
+	p->timer.data = p;
+	ev_timer_start(p->loop, &p->timer);
+	return 0;
+}
+
+static void
+cgi_pause(struct request *req, bool paused)
+{
+	struct cgi_proc *p = req->app_state;
+	if (p == NULL || p->out_fd < 0)
+		return;
+	if (paused)
+		ev_io_stop(p->loop, &p->out);
+	else
+		ev_io_start(p->loop, &p->out);
+}
+
+static void
+cgi_abort(struct request *req)
+{
+	struct cgi_proc *p = req->app_state;
+	if (p)
+		detach(p, true);
+	req->app_state = NULL;
+}
+
+const struct app_ops cgi_app = {
+	.name = "cgi",
+	.start = cgi_start,
+	.pause = cgi_pause,
+	.abort = cgi_abort,
+};

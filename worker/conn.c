@@ -1,0 +1,839 @@
+/*
+ * conn: see conn.h.
+ *
+ * A request head is taken whole: bytes accumulate until the blank line, the
+ * head is checked byte by byte for what libhttp-parser tolerates but a proxy
+ * in front might read differently (bare LF, folding, control bytes, odd
+ * header names), copied into the request, and only then parsed. The body is
+ * fed to the same parser from the connection buffer and collected in full
+ * (bounded by max_body_bytes) before the app starts.
+ */
+#include "config.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <http_parser.h>
+
+#include "common/log.h"
+#include "conf/config.h"
+#include "supervisor/shm.h"
+#include "worker/conn.h"
+#include "worker/request.h"
+
+#define READ_CHUNK 16384
+#define OUT_HIGH (256 * 1024)
+#define OUT_LOW (64 * 1024)
+#define OUT_LIMIT (4 * 1024 * 1024)
+
+enum cstate { CS_IDLE = 0, CS_HEAD, CS_BODY, CS_APP, CS_CLOSING };
+
+struct conn {
+	int fd;
+	ev_io rio, wio;
+	ev_timer timer;
+	enum cstate state;
+	struct buf in, out;
+	struct request *req;
+	http_parser parser;
+	struct conn_peer peer;
+	bool https;
+	bool app_paused;
+	bool reading;
+	int busy;                    /* >0 while inside process(): defer the free */
+	bool dead;
+	unsigned requests;
+	int body_error;              /* status to answer when the parser stopped on the body */
+	struct conn *prev, *next;
+};
+
+struct conn_env conn_env;
+static struct conn *conns;
+
+static void conn_close(struct conn *c);
+static void process(struct conn *c);
+static void arm_timer(struct conn *c, int64_t ms);
+
+const struct config *conn_config(const struct conn *c) { return conn_env.cfg; }
+const struct conn_peer *conn_peer(const struct conn *c) { return &c->peer; }
+bool conn_is_https(const struct conn *c) { return c->https; }
+struct ev_loop *conn_loop(const struct conn *c) { return conn_env.loop; }
+
+int64_t
+mono_us(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+const struct header *
+req_header(const struct request *req, const char *name)
+{
+	for (size_t i = 0; i < req->nhdr; i++)
+		if (str_case_eq(req->hdr[i].name, req->hdr[i].nlen, name))
+			return &req->hdr[i];
+	return NULL;
+}
+
+bool
+conn_output_full(const struct conn *c)
+{
+	return buf_used(&c->out) >= OUT_HIGH;
+}
+
+/*------------------------------------------------------------ writing */
+
+static void
+flush(struct conn *c)
+{
+	while (buf_used(&c->out) > 0) {
+		ssize_t n = send(c->fd, buf_head(&c->out), buf_used(&c->out), MSG_NOSIGNAL);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+			ev_io_start(conn_env.loop, &c->wio);
+			if (c->state == CS_APP || c->state == CS_CLOSING)
+				arm_timer(c, conn_env.cfg->request_timeout_ms > 30000 ?
+				    conn_env.cfg->request_timeout_ms : 30000);
+			return;
+		}
+		if (n <= 0) {
+			conn_close(c);
+			return;
+		}
+		buf_consume(&c->out, (size_t)n);
+	}
+	ev_io_stop(conn_env.loop, &c->wio);
+	if (c->app_paused && c->req && c->req->app_state && c->req->app) {
+		c->app_paused = false;
+		c->req->app->pause(c->req, false);
+	}
+	if (c->state == CS_CLOSING) {
+		/* Half-close and let the client read everything before we go. */
+		conn_close(c);
+		return;
+	}
+	if (c->state == CS_APP)
+		ev_timer_stop(conn_env.loop, &c->timer);
+}
+
+static void
+on_write(struct ev_loop *loop, ev_io *w, int revents)
+{
+	struct conn *c = w->data;
+	flush(c);
+}
+
+int
+conn_write(struct conn *c, const void *data, size_t len)
+{
+	if (buf_append(&c->out, data, len) < 0)
+		return -1;
+	if (!ev_is_active(&c->wio))
+		ev_io_start(conn_env.loop, &c->wio);
+	if (buf_used(&c->out) >= OUT_HIGH && !c->app_paused && c->req && c->req->app_state &&
+	    c->req->app) {
+		c->app_paused = true;
+		c->req->app->pause(c->req, true);
+	}
+	return 0;
+}
+
+/*------------------------------------------------------------ lifecycle */
+
+static void
+arm_timer(struct conn *c, int64_t ms)
+{
+	ev_timer_stop(conn_env.loop, &c->timer);
+	ev_timer_set(&c->timer, (double)ms / 1000.0, 0);
+	ev_timer_start(conn_env.loop, &c->timer);
+}
+
+static void
+start_reading(struct conn *c)
+{
+	if (!c->reading) {
+		ev_io_start(conn_env.loop, &c->rio);
+		c->reading = true;
+	}
+}
+
+static void
+stop_reading(struct conn *c)
+{
+	if (c->reading) {
+		ev_io_stop(conn_env.loop, &c->rio);
+		c->reading = false;
+	}
+}
+
+static void
+request_free(struct conn *c)
+{
+	struct request *req = c->req;
+	if (req == NULL)
+		return;
+	if (req->app_state && req->app)
+		req->app->abort(req);
+	session_req_end(req);
+	buf_free(&req->head);
+	buf_free(&req->body);
+	buf_free(&req->ah.raw);
+	free(req->path);
+	free(req->query);
+	free(req);
+	c->req = NULL;
+	atomic_fetch_sub(conn_env.inflight, 1);
+}
+
+static void
+conn_free(struct conn *c)
+{
+	if (c->prev)
+		c->prev->next = c->next;
+	else
+		conns = c->next;
+	if (c->next)
+		c->next->prev = c->prev;
+	buf_free(&c->in);
+	buf_free(&c->out);
+	free(c);
+	conn_env.nconns--;
+	atomic_fetch_sub(conn_env.connections, 1);
+	if (conn_env.on_close)
+		conn_env.on_close();
+}
+
+static void
+conn_close(struct conn *c)
+{
+	if (c->dead)
+		return;
+	c->dead = true;
+	ev_io_stop(conn_env.loop, &c->rio);
+	ev_io_stop(conn_env.loop, &c->wio);
+	ev_timer_stop(conn_env.loop, &c->timer);
+	request_free(c);
+	close(c->fd);
+	if (c->busy == 0)
+		conn_free(c);
+}
+
+void
+conn_abort(struct conn *c)
+{
+	if (c->req)
+		c->req->resp_failed = true;
+	conn_close(c);
+}
+
+static void
+on_timer(struct ev_loop *loop, ev_timer *t, int revents)
+{
+	struct conn *c = t->data;
+	switch (c->state) {
+	case CS_HEAD:
+	case CS_BODY:
+		if (c->req && c->state == CS_BODY) {
+			resp_simple(c->req, 408, "request body not received in time");
+		} else {
+			/* No request object yet: answer from a throwaway one. */
+			struct request tmp;
+			memset(&tmp, 0, sizeof tmp);
+			tmp.conn = c;
+			tmp.http_major = tmp.http_minor = 1;
+			tmp.started_us = mono_us();
+			tmp.content_length = -1;
+			tmp.method = "-";
+			tmp.method_len = 1;
+			tmp.target = "-";
+			tmp.target_len = 1;
+			atomic_fetch_add(conn_env.inflight, 1);
+			c->req = calloc(1, sizeof *c->req);
+			if (c->req == NULL) {
+				atomic_fetch_sub(conn_env.inflight, 1);
+				conn_close(c);
+				return;
+			}
+			*c->req = tmp;
+			buf_init(&c->req->head, 1);
+			buf_init(&c->req->body, 1);
+			buf_init(&c->req->ah.raw, 1);
+			resp_simple(c->req, 408, "request head not received in time");
+		}
+		break;
+	default:
+		conn_close(c);
+	}
+}
+
+/*------------------------------------------------------------ parsing */
+
+static int
+on_url(http_parser *p, const char *at, size_t len)
+{
+	struct conn *c = p->data;
+	c->req->target = at;
+	c->req->target_len = len;
+	return 0;
+}
+
+static int
+on_header_field(http_parser *p, const char *at, size_t len)
+{
+	struct request *req = ((struct conn *)p->data)->req;
+	if (req->nhdr >= REQ_MAX_HEADERS)
+		return -1;
+	req->hdr[req->nhdr].name = at;
+	req->hdr[req->nhdr].nlen = len;
+	req->hdr[req->nhdr].value = "";
+	req->hdr[req->nhdr].vlen = 0;
+	req->nhdr++;
+	return 0;
+}
+
+static int
+on_header_value(http_parser *p, const char *at, size_t len)
+{
+	struct request *req = ((struct conn *)p->data)->req;
+	if (req->nhdr == 0)
+		return -1;
+	req->hdr[req->nhdr - 1].value = at;
+	req->hdr[req->nhdr - 1].vlen = len;
+	return 0;
+}
+
+static int
+on_headers_complete(http_parser *p)
+{
+	struct request *req = ((struct conn *)p->data)->req;
+	req->http_major = p->http_major;
+	req->http_minor = p->http_minor;
+	req->method = http_method_str(p->method);
+	req->method_len = strlen(req->method);
+	req->is_head = p->method == HTTP_HEAD;
+	req->chunked = (p->flags & F_CHUNKED) != 0;
+	req->content_length = (p->flags & F_CONTENTLENGTH) ? (int64_t)p->content_length : -1;
+	return 0;
+}
+
+static int
+on_body(http_parser *p, const char *at, size_t len)
+{
+	struct conn *c = p->data;
+	if (buf_append(&c->req->body, at, len) < 0) {
+		c->body_error = 413;
+		return -1;
+	}
+	return 0;
+}
+
+static int
+on_message_complete(http_parser *p)
+{
+	struct conn *c = p->data;
+	c->req->body_done = true;
+	c->req->keep_alive = http_should_keep_alive(p);
+	http_parser_pause(p, 1);
+	return 0;
+}
+
+static const http_parser_settings parser_settings = {
+	.on_url = on_url,
+	.on_header_field = on_header_field,
+	.on_header_value = on_header_value,
+	.on_headers_complete = on_headers_complete,
+	.on_body = on_body,
+	.on_message_complete = on_message_complete,
+};
+
+static bool
+is_tchar(unsigned char ch)
+{
+	return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
+	    (ch != 0 && strchr("!#$%&'*+-.^_`|~", ch) != NULL);
+}
+
+/*
+ * The strict pass over a complete head. Returns 0, or the status to answer.
+ */
+static int
+head_check(const char *p, size_t len)
+{
+	size_t line = 0;
+	for (size_t i = 0; i < len; ) {
+		const char *eol = memchr(p + i, '\n', len - i);
+		if (eol == NULL)
+			return 400;
+		size_t end = (size_t)(eol - p);
+		if (end == i || p[end - 1] != '\r')
+			return 400;                  /* bare LF */
+		size_t n = end - 1 - i;          /* line length without CRLF */
+		if (n == 0)
+			break;                       /* the blank line */
+		const char *s = p + i;
+		if (line > 0) {
+			if (s[0] == ' ' || s[0] == '\t')
+				return 400;              /* obsolete line folding */
+			size_t k = 0;
+			while (k < n && is_tchar((unsigned char)s[k]))
+				k++;
+			if (k == 0 || k == n || s[k] != ':')
+				return 400;              /* empty name, no colon, or space before it */
+		}
+		for (size_t k = 0; k < n; k++) {
+			unsigned char ch = (unsigned char)s[k];
+			if ((ch < 0x20 && ch != '\t') || ch == 0x7f)
+				return 400;              /* NUL, CR and other controls */
+		}
+		line++;
+		i = end + 1;
+	}
+	return 0;
+}
+
+static int
+validate(struct conn *c, struct request *req)
+{
+	const struct config *cfg = conn_env.cfg;
+	if (req->http_major != 1)
+		return 505;
+	const struct header *te = NULL, *cl = NULL;
+	size_t nte = 0, ncl = 0;
+	for (size_t i = 0; i < req->nhdr; i++) {
+		const struct header *h = &req->hdr[i];
+		if (str_case_eq(h->name, h->nlen, "Transfer-Encoding")) {
+			te = h;
+			nte++;
+		} else if (str_case_eq(h->name, h->nlen, "Content-Length")) {
+			cl = h;
+			ncl++;
+		}
+	}
+	/* Framing that two parsers could read two ways is refused outright. */
+	if (te && (cl || nte > 1 || !str_case_eq(te->value, te->vlen, "chunked")))
+		return 400;
+	if (ncl > 1)
+		return 400;
+	if (te && req->http_minor == 0)
+		return 400;
+	if (req->http_minor >= 1 && req_header(req, "Host") == NULL)
+		return 400;
+	if (req->content_length > 0 && (uint64_t)req->content_length > cfg->max_body_bytes)
+		return 413;
+	const struct header *ex = req_header(req, "Expect");
+	if (ex) {
+		if (!str_case_eq(ex->value, ex->vlen, "100-continue"))
+			return 417;
+		if (req->http_minor >= 1 && (req->chunked || req->content_length > 0))
+			req->expect_continue = true;
+	}
+	(void)c;
+	return 0;
+}
+
+static int
+split_target(struct request *req)
+{
+	struct http_parser_url u;
+	http_parser_url_init(&u);
+	if (req->target_len == 0 || http_parser_parse_url(req->target, req->target_len, 0, &u) != 0)
+		return 400;
+	if (!(u.field_set & (1 << UF_PATH)))
+		return 400;
+	const char *path = req->target + u.field_data[UF_PATH].off;
+	size_t plen = u.field_data[UF_PATH].len;
+	req->path = malloc(plen + 1);
+	if (req->path == NULL)
+		return 500;
+	memcpy(req->path, path, plen);
+	long dl = percent_decode(req->path, plen);
+	if (dl < 0)
+		return 400;
+	if (u.field_set & (1 << UF_QUERY))
+		req->query = strndup(req->target + u.field_data[UF_QUERY].off, u.field_data[UF_QUERY].len);
+	else
+		req->query = strdup("");
+	return req->query ? 0 : 500;
+}
+
+static void
+trusted_proxy_headers(struct conn *c, struct request *req)
+{
+	const char *allow = conn_env.cfg->forwarded_allow_ips;
+	if (allow == NULL)
+		return;
+	bool trusted = strcmp(allow, "*") == 0;
+	if (!trusted) {
+		char list[1024];
+		snprintf(list, sizeof list, "%s", allow);
+		for (char *save, *ip = strtok_r(list, " ,", &save); ip; ip = strtok_r(NULL, " ,", &save))
+			if (strcmp(ip, c->peer.addr) == 0)
+				trusted = true;
+	}
+	if (!trusted)
+		return;
+	const struct header *proto = req_header(req, "X-Forwarded-Proto");
+	c->https = proto && str_case_eq(proto->value, proto->vlen, "https");
+	const struct header *xff = req_header(req, "X-Forwarded-For");
+	if (xff && xff->vlen > 0) {
+		/* The client is the first address in the list. */
+		const char *comma = memchr(xff->value, ',', xff->vlen);
+		size_t n = comma ? (size_t)(comma - xff->value) : xff->vlen;
+		while (n > 0 && xff->value[n - 1] == ' ')
+			n--;
+		if (n > 0 && n < sizeof c->peer.addr) {
+			memcpy(c->peer.addr, xff->value, n);
+			c->peer.addr[n] = '\0';
+		}
+	}
+}
+
+/* Answers an error for a request that could not be framed, then closes. */
+static void
+fail_head(struct conn *c, int status, const char *msg)
+{
+	if (c->req == NULL) {
+		c->req = calloc(1, sizeof *c->req);
+		if (c->req == NULL) {
+			conn_close(c);
+			return;
+		}
+		c->req->conn = c;
+		c->req->http_major = c->req->http_minor = 1;
+		c->req->started_us = mono_us();
+		c->req->method = "-";
+		c->req->method_len = 1;
+		c->req->target = "-";
+		c->req->target_len = 1;
+		c->req->content_length = -1;
+		atomic_fetch_add(conn_env.inflight, 1);
+	}
+	c->req->keep_alive = false;
+	buf_reset(&c->in);
+	stop_reading(c);
+	resp_simple(c->req, status, msg);
+}
+
+static void dispatch(struct request *req);
+
+/* Returns true when a request head was taken and the caller may go on. */
+static bool
+take_head(struct conn *c)
+{
+	const struct config *cfg = conn_env.cfg;
+	/* Blank lines before a request line are allowed (RFC 9112 §2.2). */
+	while (buf_used(&c->in) >= 2 && buf_head(&c->in)[0] == '\r' && buf_head(&c->in)[1] == '\n')
+		buf_consume(&c->in, 2);
+	char *p = buf_head(&c->in);
+	size_t n = buf_used(&c->in);
+	if (n == 0)
+		return false;
+	if (c->state == CS_IDLE) {
+		c->state = CS_HEAD;
+		arm_timer(c, cfg->header_timeout_ms);
+	}
+	char *end = memmem(p, n, "\r\n\r\n", 4);
+	size_t limit = cfg->max_header_bytes;
+	if (end == NULL) {
+		if (memmem(p, n, "\n\n", 2) || memmem(p, n, "\r\n\n", 3)) {
+			fail_head(c, 400, "malformed request head");
+			return false;
+		}
+		if (n > limit) {
+			const char *eol = memchr(p, '\n', limit);
+			fail_head(c, eol ? 431 : 414, eol ? "request header fields too large" : "URI too long");
+		}
+		return false;
+	}
+	size_t hlen = (size_t)(end - p) + 4;
+	const char *eol = memchr(p, '\n', hlen);
+	if ((size_t)(eol - p) > limit) {
+		fail_head(c, 414, "URI too long");
+		return false;
+	}
+	if (hlen > limit) {
+		fail_head(c, 431, "request header fields too large");
+		return false;
+	}
+	int bad = head_check(p, hlen);
+	if (bad) {
+		fail_head(c, bad, "malformed request head");
+		return false;
+	}
+	struct request *req = calloc(1, sizeof *req);
+	if (req == NULL) {
+		conn_close(c);
+		return false;
+	}
+	atomic_fetch_add(conn_env.inflight, 1);
+	c->req = req;
+	req->conn = c;
+	req->started_us = mono_us();
+	req->content_length = -1;
+	req->resp_length = -1;
+	buf_init(&req->head, hlen + 1);
+	buf_init(&req->body, cfg->max_body_bytes);
+	buf_init(&req->ah.raw, cfg->max_header_bytes);
+	if (buf_append(&req->head, p, hlen) < 0 || buf_append(&req->head, "", 1) < 0) {
+		conn_close(c);
+		return false;
+	}
+	buf_consume(&c->in, hlen);
+	c->body_error = 0;
+	http_parser_init(&c->parser, HTTP_REQUEST);
+	c->parser.data = c;
+	size_t used = http_parser_execute(&c->parser, &parser_settings, buf_head(&req->head), hlen);
+	enum http_errno herr = HTTP_PARSER_ERRNO(&c->parser);
+	if ((herr != HPE_OK && herr != HPE_PAUSED) || used != hlen || req->method == NULL) {
+		req->method = req->method ? req->method : "-";
+		req->method_len = strlen(req->method);
+		if (req->target == NULL) {
+			req->target = "-";
+			req->target_len = 1;
+		}
+		fail_head(c, 400, "malformed request");
+		return false;
+	}
+	if (c->parser.upgrade || c->parser.method == HTTP_CONNECT) {
+		fail_head(c, c->parser.method == HTTP_CONNECT ? 405 : 400, "upgrade not supported");
+		return false;
+	}
+	int st = validate(c, req);
+	if (st == 0)
+		st = split_target(req);
+	if (st) {
+		fail_head(c, st, st == 413 ? "request body too large" : "bad request");
+		return false;
+	}
+	trusted_proxy_headers(c, req);
+	if (req->expect_continue)
+		conn_write(c, "HTTP/1.1 100 Continue\r\n\r\n", 25);
+	c->state = CS_BODY;
+	arm_timer(c, cfg->header_timeout_ms);
+	return true;
+}
+
+/* Feeds buffered bytes to the parser; true once the body is complete. */
+static bool
+take_body(struct conn *c)
+{
+	struct request *req = c->req;
+	if (!req->body_done && buf_used(&c->in) > 0) {
+		size_t n = http_parser_execute(&c->parser, &parser_settings, buf_head(&c->in),
+		    buf_used(&c->in));
+		enum http_errno herr = HTTP_PARSER_ERRNO(&c->parser);
+		if (herr != HPE_OK && herr != HPE_PAUSED) {
+			fail_head(c, c->body_error ? c->body_error : 400,
+			    c->body_error == 413 ? "request body too large" : "malformed request body");
+			return false;
+		}
+		buf_consume(&c->in, n);
+	}
+	if (!req->body_done)
+		return false;
+	ev_timer_stop(conn_env.loop, &c->timer);
+	c->state = CS_APP;
+	return true;
+}
+
+static void
+process(struct conn *c)
+{
+	c->busy++;
+	while (!c->dead) {
+		if (c->state == CS_IDLE || c->state == CS_HEAD) {
+			if (!take_head(c))
+				break;
+		}
+		if (c->dead || c->state != CS_BODY)
+			break;
+		if (!take_body(c))
+			break;
+		dispatch(c->req);
+		if (c->dead || c->state != CS_IDLE)
+			break;
+	}
+	c->busy--;
+	if (c->dead && c->busy == 0)
+		conn_free(c);
+}
+
+static void
+start_app(struct request *req)
+{
+	int st = req->app->start(req);
+	if (st != 0)
+		resp_simple(req, st, NULL);
+}
+
+static void
+dispatch(struct request *req)
+{
+	req->app = conn_env.app;
+	session_begin(req, start_app);
+}
+
+static void
+on_read(struct ev_loop *loop, ev_io *w, int revents)
+{
+	struct conn *c = w->data;
+	if (buf_reserve(&c->in, READ_CHUNK) < 0) {
+		/* The buffer is at its bound: pipelined input waits for the current request. */
+		stop_reading(c);
+		return;
+	}
+	ssize_t n = recv(c->fd, c->in.data + c->in.len, c->in.cap - c->in.len, 0);
+	if (n < 0) {
+		if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
+			return;
+		conn_close(c);
+		return;
+	}
+	if (n == 0) {
+		/* The client went away: whatever it asked for is abandoned. */
+		conn_close(c);
+		return;
+	}
+	c->in.len += (size_t)n;
+	if (c->state == CS_BODY)
+		arm_timer(c, conn_env.cfg->header_timeout_ms);
+	if (c->state == CS_APP || c->state == CS_CLOSING) {
+		if (buf_used(&c->in) > conn_env.cfg->max_header_bytes)
+			stop_reading(c);
+		return;
+	}
+	process(c);
+}
+
+void
+conn_request_done(struct conn *c)
+{
+	struct request *req = c->req;
+	int64_t dur = mono_us() - req->started_us;
+	counters_add_request(conn_env.counters, req->status, (uint64_t)dur);
+	atomic_fetch_add(conn_env.served, 1);
+	if (log_access_enabled()) {
+		char line[2048], ts[64], ref[512], ua[512];
+		time_t now = time(NULL);
+		struct tm tm;
+		gmtime_r(&now, &tm);
+		strftime(ts, sizeof ts, "%d/%b/%Y:%H:%M:%S +0000", &tm);
+		const struct header *r = req_header(req, "Referer"), *u = req_header(req, "User-Agent");
+		snprintf(ref, sizeof ref, "%.*s", r ? (int)r->vlen : 1, r ? r->value : "-");
+		snprintf(ua, sizeof ua, "%.*s", u ? (int)u->vlen : 1, u ? u->value : "-");
+		int len = snprintf(line, sizeof line, "%s - - [%s] \"%.*s %.*s HTTP/%d.%d\" %d %llu \"%s\" \"%s\" %.3f\n",
+		    c->peer.addr, ts, (int)req->method_len, req->method,
+		    (int)(req->target_len > 1024 ? 1024 : req->target_len), req->target,
+		    req->http_major, req->http_minor, req->status, (unsigned long long)req->resp_bytes,
+		    ref, ua, (double)dur / 1e6);
+		if (len > 0)
+			log_access(line, (size_t)len < sizeof line ? (size_t)len : sizeof line - 1);
+	}
+	bool keep = req->keep_alive && !req->resp_failed && !conn_env.draining;
+	request_free(c);
+	c->requests++;
+	c->app_paused = false;
+	if (!keep) {
+		c->state = CS_CLOSING;
+		stop_reading(c);
+		if (buf_used(&c->out) == 0)
+			conn_close(c);
+		return;
+	}
+	c->state = CS_IDLE;
+	arm_timer(c, conn_env.cfg->keepalive_timeout_ms);
+	start_reading(c);
+	if (c->busy == 0 && buf_used(&c->in) > 0)
+		process(c);
+}
+
+struct conn *
+conn_new(int fd)
+{
+	struct conn *c = calloc(1, sizeof *c);
+	if (c == NULL)
+		return NULL;
+	c->fd = fd;
+	buf_init(&c->in, conn_env.cfg->max_header_bytes + 2 * READ_CHUNK);
+	buf_init(&c->out, OUT_LIMIT);
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof ss;
+	if (getpeername(fd, (struct sockaddr *)&ss, &sl) == 0) {
+		if (ss.ss_family == AF_INET) {
+			struct sockaddr_in *s = (struct sockaddr_in *)&ss;
+			inet_ntop(AF_INET, &s->sin_addr, c->peer.addr, sizeof c->peer.addr);
+			c->peer.port = ntohs(s->sin_port);
+		} else if (ss.ss_family == AF_INET6) {
+			struct sockaddr_in6 *s = (struct sockaddr_in6 *)&ss;
+			inet_ntop(AF_INET6, &s->sin6_addr, c->peer.addr, sizeof c->peer.addr);
+			c->peer.port = ntohs(s->sin6_port);
+		} else {
+			strcpy(c->peer.addr, "127.0.0.1");
+		}
+	}
+	sl = sizeof ss;
+	if (getsockname(fd, (struct sockaddr *)&ss, &sl) == 0) {
+		if (ss.ss_family == AF_INET) {
+			struct sockaddr_in *s = (struct sockaddr_in *)&ss;
+			inet_ntop(AF_INET, &s->sin_addr, c->peer.local_addr, sizeof c->peer.local_addr);
+			c->peer.local_port = ntohs(s->sin_port);
+		} else if (ss.ss_family == AF_INET6) {
+			struct sockaddr_in6 *s = (struct sockaddr_in6 *)&ss;
+			inet_ntop(AF_INET6, &s->sin6_addr, c->peer.local_addr, sizeof c->peer.local_addr);
+			c->peer.local_port = ntohs(s->sin6_port);
+		} else {
+			strcpy(c->peer.local_addr, "localhost");
+		}
+		if (ss.ss_family != AF_UNIX) {
+			int one = 1;
+			(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+		}
+	}
+	ev_io_init(&c->rio, on_read, fd, EV_READ);
+	ev_io_init(&c->wio, on_write, fd, EV_WRITE);
+	ev_init(&c->timer, on_timer);
+	c->rio.data = c->wio.data = c->timer.data = c;
+	c->next = conns;
+	if (conns)
+		conns->prev = c;
+	conns = c;
+	conn_env.nconns++;
+	atomic_fetch_add(conn_env.connections, 1);
+	c->state = CS_IDLE;
+	/* The first request gets header_timeout from the accept, not keepalive_timeout. */
+	arm_timer(c, conn_env.cfg->header_timeout_ms);
+	start_reading(c);
+	return c;
+}
+
+void
+conn_drain_all(void)
+{
+	struct conn *c = conns, *next;
+	for (; c; c = next) {
+		next = c->next;
+		if (c->state == CS_IDLE && buf_used(&c->in) == 0)
+			conn_close(c);
+	}
+}
+
+void
+conn_close_all(void)
+{
+	struct conn *c = conns, *next;
+	for (; c; c = next) {
+		next = c->next;
+		conn_close(c);
+	}
+}

@@ -1,0 +1,108 @@
+/*
+ * request: one HTTP request on a connection, from its parsed head to the end
+ * of its response, and the interfaces between the connection, the response
+ * writer and the app adapters (CGI, FastCGI).
+ *
+ * The head is copied into req->head once it is complete, so every header
+ * pointer stays valid for the life of the request.
+ */
+#ifndef DROVER_REQUEST_H
+#define DROVER_REQUEST_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/util.h"
+#include "worker/session.h"
+
+#define REQ_MAX_HEADERS 128
+
+struct conn;
+struct request;
+
+struct header {
+	const char *name, *value;
+	size_t nlen, vlen;
+};
+
+/* An app adapter. start is called once the body is complete. */
+struct app_ops {
+	const char *name;
+	/* Returns 0 when the app took the request, or an HTTP status to answer at once. */
+	int (*start)(struct request *req);
+	/* The client cannot take more output now (paused) or can again. */
+	void (*pause)(struct request *req, bool paused);
+	/* Drop the request: client gone, timeout or error. Must free app state. */
+	void (*abort)(struct request *req);
+};
+
+/* Parses the app's response head (CGI and FastCGI alike, RFC 3875 §6). */
+struct apphdr {
+	struct buf raw;          /* bytes of the head so far */
+	bool done;
+	int status;
+	char *location;          /* points into raw */
+	bool local_redirect;
+};
+
+struct request {
+	struct conn *conn;
+	struct buf head;             /* the request head, NUL-terminated */
+	const char *method;
+	size_t method_len;
+	int http_major, http_minor;
+	const char *target;          /* raw request-target */
+	size_t target_len;
+	char *path;                  /* decoded path, owned */
+	char *query;                 /* raw query string (no '?'), owned */
+	struct header hdr[REQ_MAX_HEADERS];
+	size_t nhdr;
+	int64_t content_length;      /* -1 when absent */
+	bool chunked, expect_continue, keep_alive, is_head, body_done;
+	struct buf body;
+
+	int64_t started_us;          /* monotonic */
+	int status;
+	bool resp_started, resp_chunked, resp_done, resp_failed;
+	uint64_t resp_bytes;         /* body bytes sent */
+	int64_t resp_length;         /* Content-Length given by the app, -1 if none */
+
+	const struct app_ops *app;
+	void *app_state;
+	struct apphdr ah;
+	int redirects;
+
+	struct session_req sess;
+};
+
+const struct header *req_header(const struct request *req, const char *name);
+int64_t mono_us(void);
+
+/* response.c: the only way bytes of a response reach the client. */
+void resp_simple(struct request *req, int status, const char *msg);
+/* Starts a response with the app's headers (already filtered) in extra. */
+int resp_start(struct request *req, int status, const char *extra, size_t extra_len);
+int resp_body(struct request *req, const void *data, size_t len);
+void resp_end(struct request *req);
+const char *status_reason(int status);
+
+/* apphdr.c: the app output path. */
+void app_output(struct request *req, const void *data, size_t len);
+/* The app finished its output normally. */
+void app_eof(struct request *req);
+/* The app failed: answer status if nothing was sent yet, else cut the connection. */
+void app_fail(struct request *req, int status, const char *why);
+void apphdr_reset(struct apphdr *ah);
+/*
+ * Feeds bytes; returns how many were taken into the head (the rest is body),
+ * or -1 on a malformed or oversize head. ah->done tells whether the head ended.
+ */
+long apphdr_feed(struct apphdr *ah, const char *data, size_t len, size_t max);
+/* Iterates the head's header lines: returns 0 with name/value set, -1 at the end. */
+int apphdr_next(const struct apphdr *ah, size_t *pos, struct header *h);
+
+/* conn.c: back-pressure signals from the response writer. */
+bool conn_output_full(const struct conn *c);
+
+#endif
