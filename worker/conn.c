@@ -367,8 +367,8 @@ is_tchar(unsigned char ch)
 /*
  * The strict pass over a complete head. Returns 0, or the status to answer.
  */
-static int
-head_check(const char *p, size_t len)
+int
+http_head_check(const char *p, size_t len)
 {
 	size_t line = 0;
 	for (size_t i = 0; i < len; ) {
@@ -566,7 +566,7 @@ take_head(struct conn *c)
 		fail_head(c, 431, "request header fields too large");
 		return false;
 	}
-	int bad = head_check(p, hlen);
+	int bad = http_head_check(p, hlen);
 	if (bad) {
 		fail_head(c, bad, "malformed request head");
 		return false;
