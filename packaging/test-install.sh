@@ -108,11 +108,18 @@ for f in "$drover" "$droverctl"; do
 	if [ -x "$f" ]; then ok "installed $f"; else bad "missing executable $f"; fi
 done
 for f in "$ini" "$cgidir/hello.cgi" "$cgidir/env.cgi" \
-    "$root/etc/logrotate.d/drover" "$root/lib/systemd/system/drover.service" \
+    "$root/etc/logrotate.d/drover" \
     "$root/usr/share/man/man8/drover.8.gz" "$root/usr/share/man/man8/droverctl.8.gz" \
     "$root/usr/share/man/man5/drover.ini.5.gz"; do
 	if [ -e "$f" ]; then ok "installed $f"; else bad "missing $f"; fi
 done
+# debhelper puts units in /lib before Debian 13 and in /usr/lib after.
+if [ -f "$root/lib/systemd/system/drover.service" ] ||
+    [ -f "$root/usr/lib/systemd/system/drover.service" ]; then
+	ok "installed the drover.service unit"
+else
+	bad "missing drover.service under lib/systemd/system"
+fi
 
 if [ "$mode" = apt ]; then
 	if dpkg-query -W -f='${Conffiles}\n' drover | grep -q ' /etc/drover/drover.ini '; then
