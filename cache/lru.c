@@ -53,7 +53,7 @@ int lru_debug_lock(struct lru *);
 
 #define LRU_MAGIC	0x64726f766c727531ULL	/* "drovlru1" */
 #define LRU_ALIGN	64
-#define LRU_BLOCK	128
+#define LRU_BLOCK	256
 #define LRU_NIL		0x7fffffffU
 #define LRU_MARK	0x80000000U	/* bnext bit, used only while rebuilding */
 #define LRU_MAX_INDEX	0x7ffffff0U
