@@ -1,0 +1,576 @@
+/*
+ * test_http: the pure pieces of drover's HTTP and CGI path: the strict
+ * request-head check, the app response-head parser fed in every split,
+ * percent-decoding of request paths, and mapping a URL path onto a script
+ * under a temporary root (PATH_INFO split, 403/404, symlink escapes).
+ */
+#include "config.h"
+
+#include <check.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "common/util.h"
+#include "conf/config.h"
+#include "worker/appvars.h"
+#include "worker/conn.h"
+#include "worker/request.h"
+
+static int
+head_check(const char *s)
+{
+	return http_head_check(s, strlen(s));
+}
+
+/* Same, for heads with embedded NUL bytes. */
+static int
+head_check_n(const char *s, size_t n)
+{
+	/* A buffer of exactly n bytes so ASan sees any overread. */
+	char	*p = malloc(n);
+	int	 r;
+
+	ck_assert_ptr_nonnull(p);
+	memcpy(p, s, n);
+	r = http_head_check(p, n);
+	free(p);
+	return r;
+}
+
+START_TEST(head_valid)
+{
+	ck_assert_int_eq(head_check("GET / HTTP/1.1\r\nHost: a\r\n\r\n"), 0);
+	ck_assert_int_eq(head_check("GET / HTTP/1.0\r\n\r\n"), 0);
+	ck_assert_int_eq(head_check("POST /x?y=1 HTTP/1.1\r\nHost: a\r\n"
+	    "Content-Length: 3\r\nX-Token_1!#$%&'*+.^`|~: v\r\n"
+	    "Empty:\r\nTabbed:\tva lue\t\r\n\r\n"), 0);
+	/* Bytes above 0x7f are allowed in values (obs-text). */
+	ck_assert_int_eq(head_check("GET / HTTP/1.1\r\nHost: a\r\nX: caf\xc3\xa9\r\n\r\n"), 0);
+}
+END_TEST
+
+START_TEST(head_bare_lf)
+{
+	ck_assert_int_eq(head_check("GET / HTTP/1.1\nHost: a\r\n\r\n"), 400);
+	ck_assert_int_eq(head_check("GET / HTTP/1.1\r\nHost: a\n\r\n"), 400);
+	ck_assert_int_eq(head_check("GET / HTTP/1.1\r\nHost: a\r\n\n"), 400);
+	ck_assert_int_eq(head_check("\nGET / HTTP/1.1\r\n\r\n"), 400);
+}
+END_TEST
+
+START_TEST(head_folding)
+{
+	ck_assert_int_eq(head_check("GET / HTTP/1.1\r\nHost: a\r\nX: one\r\n two\r\n\r\n"), 400);
+	ck_assert_int_eq(head_check("GET / HTTP/1.1\r\nHost: a\r\nX: one\r\n\ttwo\r\n\r\n"), 400);
+}
+END_TEST
+
+START_TEST(head_controls)
+{
+	static const char nul[] = "GET / HTTP/1.1\r\nHost: a\r\nX: a\0b\r\n\r\n";
+	static const char nul_line[] = "GET /\0 HTTP/1.1\r\nHost: a\r\n\r\n";
+
+	ck_assert_int_eq(head_check_n(nul, sizeof nul - 1), 400);
+	ck_assert_int_eq(head_check_n(nul_line, sizeof nul_line - 1), 400);
+	ck_assert_int_eq(head_check("GET / HTTP/1.1\r\nHost: a\r\nX: a\rb\r\n\r\n"), 400);
+	ck_assert_int_eq(head_check("GET / HTTP/1.1\r\nHost: a\r\nX: a\x01" "b\r\n\r\n"), 400);
+	ck_assert_int_eq(head_check("GET / HTTP/1.1\r\nHost: a\r\nX: a\x1b" "b\r\n\r\n"), 400);
+	ck_assert_int_eq(head_check("GET / HTTP/1.1\r\nHost: a\r\nX: a\x7f" "b\r\n\r\n"), 400);
+	ck_assert_int_eq(head_check("GET / HTTP/1.1\x0b\r\nHost: a\r\n\r\n"), 400);
+}
+END_TEST
+
+START_TEST(head_names)
+{
+	/* Space or tab before the colon: a smuggling classic. */
+	ck_assert_int_eq(head_check("GET / HTTP/1.1\r\nHost : a\r\n\r\n"), 400);
+	ck_assert_int_eq(head_check("GET / HTTP/1.1\r\nHost\t: a\r\n\r\n"), 400);
+	ck_assert_int_eq(head_check("GET / HTTP/1.1\r\nHost: a\r\n: v\r\n\r\n"), 400);
+	ck_assert_int_eq(head_check("GET / HTTP/1.1\r\nHost: a\r\nNoColon\r\n\r\n"), 400);
+	ck_assert_int_eq(head_check("GET / HTTP/1.1\r\nHost: a\r\nX(y): v\r\n\r\n"), 400);
+	ck_assert_int_eq(head_check("GET / HTTP/1.1\r\nHost: a\r\nX/y: v\r\n\r\n"), 400);
+	ck_assert_int_eq(head_check("GET / HTTP/1.1\r\nHost: a\r\nX\"y: v\r\n\r\n"), 400);
+	ck_assert_int_eq(head_check("GET / HTTP/1.1\r\nHost: a\r\nX@y: v\r\n\r\n"), 400);
+	ck_assert_int_eq(head_check("GET / HTTP/1.1\r\nHost: a\r\nX\xc3\xa9: v\r\n\r\n"), 400);
+	ck_assert_int_eq(head_check("GET / HTTP/1.1\r\nHost: a\r\n[x]: v\r\n\r\n"), 400);
+}
+END_TEST
+
+START_TEST(head_unterminated)
+{
+	/* A head that does not end in CRLF is not a head. */
+	ck_assert_int_eq(head_check("GET / HTTP/1.1\r\nHost: a"), 400);
+}
+END_TEST
+
+/* The app response-head parser. */
+
+static void
+ah_init(struct apphdr *ah, size_t limit)
+{
+	memset(ah, 0, sizeof *ah);
+	buf_init(&ah->raw, limit);
+	apphdr_reset(ah);
+}
+
+/* Feeds s in pieces of step bytes (0: all at once); returns bytes taken into the head. */
+static long
+ah_feed_steps(struct apphdr *ah, const char *s, size_t len, size_t step, size_t max)
+{
+	long	 total = 0;
+	size_t	 pos = 0;
+
+	while (pos < len && !ah->done) {
+		size_t	 n = step == 0 || step > len - pos ? len - pos : step;
+		char	*piece = malloc(n);
+		long	 r;
+
+		ck_assert_ptr_nonnull(piece);
+		memcpy(piece, s + pos, n);
+		r = apphdr_feed(ah, piece, n, max);
+		free(piece);
+		if (r < 0)
+			return -1;
+		ck_assert_int_le(r, (long)n);
+		total += r;
+		pos += (size_t)r;
+		if (!ah->done)
+			ck_assert_int_eq(r, (long)n);
+	}
+	return total;
+}
+
+/* Collects "name=value;" for every header line. */
+static void
+ah_collect(const struct apphdr *ah, char *out, size_t cap)
+{
+	struct header	 h;
+	size_t		 pos = 0, o = 0;
+
+	out[0] = '\0';
+	while (apphdr_next(ah, &pos, &h) == 0) {
+		int n = snprintf(out + o, cap - o, "%.*s=%.*s;", (int)h.nlen, h.name,
+		    (int)h.vlen, h.value);
+		ck_assert_int_lt(n, (int)(cap - o));
+		o += (size_t)n;
+	}
+}
+
+START_TEST(apphdr_crlf_and_lf)
+{
+	static const char *heads[] = {
+		"Content-Type: text/plain\r\nStatus: 201 Created\r\n\r\nBODY",
+		"Content-Type: text/plain\nStatus: 201 Created\n\nBODY",
+		"Content-Type: text/plain\r\nStatus: 201 Created\n\r\nBODY",
+	};
+
+	for (size_t k = 0; k < sizeof heads / sizeof heads[0]; k++) {
+		const char	*s = heads[k];
+		size_t		 len = strlen(s);
+		size_t		 head_len = len - 4;
+		char		 got[512];
+
+		for (size_t step = 0; step <= len; step++) {
+			struct apphdr	 ah;
+			long		 r;
+
+			ah_init(&ah, 4096);
+			r = ah_feed_steps(&ah, s, len, step, 4096);
+			ck_assert_msg(ah.done, "head %zu step %zu not done", k, step);
+			ck_assert_int_eq(r, (long)head_len);
+			ck_assert_uint_eq(buf_used(&ah.raw), head_len);
+			ah_collect(&ah, got, sizeof got);
+			ck_assert_str_eq(got, "Content-Type=text/plain;Status=201 Created;");
+			buf_free(&ah.raw);
+		}
+	}
+}
+END_TEST
+
+START_TEST(apphdr_split_every_byte)
+{
+	/* Two-piece split at every position, the blank line included. */
+	const char	*s = "Location: /other\r\nX-A:  spaced value \t\r\n\r\ntail";
+	size_t		 len = strlen(s), head_len = len - 4;
+	char		 got[512];
+
+	for (size_t cut = 0; cut <= len; cut++) {
+		struct apphdr	 ah;
+		long		 a, b = 0;
+
+		ah_init(&ah, 4096);
+		a = apphdr_feed(&ah, s, cut, 4096);
+		ck_assert_int_ge(a, 0);
+		if (!ah.done) {
+			ck_assert_int_eq(a, (long)cut);
+			b = apphdr_feed(&ah, s + cut, len - cut, 4096);
+			ck_assert_int_ge(b, 0);
+		}
+		ck_assert_msg(ah.done, "cut %zu", cut);
+		ck_assert_int_eq(a + b, (long)head_len);
+		ah_collect(&ah, got, sizeof got);
+		ck_assert_str_eq(got, "Location=/other;X-A=spaced value;");
+		buf_free(&ah.raw);
+	}
+}
+END_TEST
+
+START_TEST(apphdr_blank_only)
+{
+	static const char *heads[] = { "\r\nbody", "\nbody" };
+
+	for (size_t k = 0; k < 2; k++) {
+		struct apphdr	 ah;
+		struct header	 h;
+		size_t		 pos = 0;
+		long		 r;
+
+		ah_init(&ah, 4096);
+		r = apphdr_feed(&ah, heads[k], strlen(heads[k]), 4096);
+		ck_assert(ah.done);
+		ck_assert_int_eq(r, (long)(strlen(heads[k]) - 4));
+		ck_assert_int_eq(apphdr_next(&ah, &pos, &h), -1);
+		buf_free(&ah.raw);
+	}
+}
+END_TEST
+
+START_TEST(apphdr_oversize)
+{
+	struct apphdr	 ah;
+	char		 big[300];
+	long		 r;
+
+	memset(big, 'x', sizeof big);
+	memcpy(big, "X-Big: ", 7);
+
+	/* All at once. */
+	ah_init(&ah, 256);
+	r = apphdr_feed(&ah, big, sizeof big, 256);
+	ck_assert_int_eq(r, -1);
+	ck_assert(!ah.done);
+	buf_free(&ah.raw);
+
+	/* In small pieces: the piece that reaches the bound is refused. */
+	ah_init(&ah, 256);
+	r = ah_feed_steps(&ah, big, sizeof big, 10, 256);
+	ck_assert_int_eq(r, -1);
+	ck_assert(!ah.done);
+	buf_free(&ah.raw);
+
+	/* A head that fits exactly is accepted. */
+	ah_init(&ah, 256);
+	memcpy(big + 252, "\r\n\r\n", 4);
+	r = apphdr_feed(&ah, big, 256, 256);
+	ck_assert(ah.done);
+	ck_assert_int_eq(r, 256);
+	buf_free(&ah.raw);
+}
+END_TEST
+
+START_TEST(apphdr_iteration)
+{
+	struct apphdr	 ah;
+	char		 got[512];
+	const char	*s = "Content-Type:text/html\r\n"
+	    "not a header line\r\n"
+	    ": empty name\r\n"
+	    "X-Trim: \t  value with  inner  spaces \t \r\n"
+	    "X-Empty:\r\n"
+	    "Status: 404 Not Found\n"
+	    "\r\n";
+
+	ah_init(&ah, 4096);
+	ck_assert_int_eq(apphdr_feed(&ah, s, strlen(s), 4096), (long)strlen(s));
+	ck_assert(ah.done);
+	ah_collect(&ah, got, sizeof got);
+	ck_assert_str_eq(got, "Content-Type=text/html;X-Trim=value with  inner  spaces;"
+	    "X-Empty=;Status=404 Not Found;");
+	buf_free(&ah.raw);
+}
+END_TEST
+
+/* percent_decode */
+
+static long
+pd(const char *in, char *out, size_t cap)
+{
+	snprintf(out, cap, "%s", in);
+	return percent_decode(out, strlen(out));
+}
+
+START_TEST(percent)
+{
+	char	 b[64];
+
+	ck_assert_int_eq(pd("/a%2Fb", b, sizeof b), 4);
+	ck_assert_str_eq(b, "/a/b");
+	ck_assert_int_eq(pd("%2f%2E%2e", b, sizeof b), 3);
+	ck_assert_str_eq(b, "/..");
+	ck_assert_int_eq(pd("plain", b, sizeof b), 5);
+	ck_assert_str_eq(b, "plain");
+	ck_assert_int_eq(pd("%41%42c", b, sizeof b), 3);
+	ck_assert_str_eq(b, "ABc");
+	ck_assert_int_eq(pd("", b, sizeof b), 0);
+	ck_assert_int_eq(pd("%20", b, sizeof b), 1);
+	ck_assert_str_eq(b, " ");
+
+	ck_assert_int_eq(pd("%00", b, sizeof b), -1);
+	ck_assert_int_eq(pd("a%00b", b, sizeof b), -1);
+	ck_assert_int_eq(pd("%", b, sizeof b), -1);
+	ck_assert_int_eq(pd("%4", b, sizeof b), -1);
+	ck_assert_int_eq(pd("a%4", b, sizeof b), -1);
+	ck_assert_int_eq(pd("%zz", b, sizeof b), -1);
+	ck_assert_int_eq(pd("%4g", b, sizeof b), -1);
+	ck_assert_int_eq(pd("%g4", b, sizeof b), -1);
+	ck_assert_int_eq(pd("%-1", b, sizeof b), -1);
+}
+END_TEST
+
+/* script_resolve against a temporary root. */
+
+static char	 tmp_root[256];
+static char	 tmp_outside[256];
+
+static void
+write_file(const char *dir, const char *name, mode_t mode)
+{
+	char	 p[PATH_MAX];
+	FILE	*f;
+
+	snprintf(p, sizeof p, "%s/%s", dir, name);
+	f = fopen(p, "w");
+	ck_assert_ptr_nonnull(f);
+	fputs("#!/bin/sh\nexit 0\n", f);
+	ck_assert_int_eq(fclose(f), 0);
+	ck_assert_int_eq(chmod(p, mode), 0);
+}
+
+static void
+mk_link(const char *target, const char *name)
+{
+	char	 p[PATH_MAX];
+
+	snprintf(p, sizeof p, "%s/%s", tmp_root, name);
+	ck_assert_int_eq(symlink(target, p), 0);
+}
+
+static void
+root_setup(void)
+{
+	char	 base[] = "/tmp/drover-test-http-XXXXXX";
+	char	 p[PATH_MAX];
+
+	ck_assert_ptr_nonnull(mkdtemp(base));
+	snprintf(tmp_root, sizeof tmp_root, "%s/root", base);
+	snprintf(tmp_outside, sizeof tmp_outside, "%s/outside", base);
+	ck_assert_int_eq(mkdir(tmp_root, 0755), 0);
+	ck_assert_int_eq(mkdir(tmp_outside, 0755), 0);
+	write_file(tmp_root, "a.cgi", 0755);
+	write_file(tmp_root, "noexec.cgi", 0644);
+	write_file(tmp_outside, "evil.cgi", 0755);
+	snprintf(p, sizeof p, "%s/sub", tmp_root);
+	ck_assert_int_eq(mkdir(p, 0755), 0);
+	write_file(p, "b.cgi", 0755);
+	snprintf(p, sizeof p, "%s/evil.cgi", tmp_outside);
+	mk_link(p, "escape.cgi");
+	mk_link(tmp_outside, "outdir");
+	mk_link("a.cgi", "alias.cgi");
+}
+
+static void
+root_teardown(void)
+{
+	char	 cmd[PATH_MAX + 16];
+
+	/* tmp_root is BASE/root; remove BASE. */
+	char	*slash = strrchr(tmp_root, '/');
+	if (slash == NULL)
+		return;
+	*slash = '\0';
+	if (strncmp(tmp_root, "/tmp/drover-test-http-", 22) == 0) {
+		snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmp_root);
+		if (system(cmd) != 0)
+			fprintf(stderr, "could not remove %s\n", tmp_root);
+	}
+}
+
+static void
+cfg_with(struct config *c, const char *key, const char *value)
+{
+	char	 err[CONFIG_ERR_MAX];
+
+	config_defaults(c);
+	ck_assert_msg(config_set(c, LAYER_CLI, "app", key, value, "--set", err, sizeof err) == 0,
+	    "%s", err);
+}
+
+static int
+resolve(const char *path, struct script_target *t)
+{
+	struct config	 c;
+	int		 r;
+
+	cfg_with(&c, "root", tmp_root);
+	r = script_resolve(&c, path, t, 1);
+	config_free(&c);
+	return r;
+}
+
+START_TEST(resolve_split)
+{
+	struct script_target	 t;
+	char			 want[PATH_MAX + 16];
+	char			 real_root[PATH_MAX];
+
+	ck_assert_ptr_nonnull(realpath(tmp_root, real_root));
+	ck_assert_int_eq(resolve("/a.cgi/extra/more", &t), 0);
+	ck_assert_str_eq(t.script_name, "/a.cgi");
+	ck_assert_str_eq(t.path_info, "/extra/more");
+	snprintf(want, sizeof want, "%s/a.cgi", real_root);
+	ck_assert_str_eq(t.filename, want);
+
+	ck_assert_int_eq(resolve("/a.cgi", &t), 0);
+	ck_assert_str_eq(t.script_name, "/a.cgi");
+	ck_assert_str_eq(t.path_info, "");
+
+	ck_assert_int_eq(resolve("/sub/b.cgi/x", &t), 0);
+	ck_assert_str_eq(t.script_name, "/sub/b.cgi");
+	ck_assert_str_eq(t.path_info, "/x");
+
+	/* A symlink that stays inside root is fine. */
+	ck_assert_int_eq(resolve("/alias.cgi", &t), 0);
+	ck_assert_str_eq(t.script_name, "/alias.cgi");
+}
+END_TEST
+
+START_TEST(resolve_missing)
+{
+	struct script_target	 t;
+
+	ck_assert_int_eq(resolve("/nope.cgi", &t), 404);
+	ck_assert_int_eq(resolve("/nope.cgi/extra", &t), 404);
+	ck_assert_int_eq(resolve("/sub/nope.cgi", &t), 404);
+	/* Directories are not scripts. */
+	ck_assert_int_eq(resolve("/sub", &t), 404);
+	ck_assert_int_eq(resolve("/sub/", &t), 404);
+	ck_assert_int_eq(resolve("/", &t), 404);
+}
+END_TEST
+
+START_TEST(resolve_forbidden)
+{
+	struct script_target	 t;
+
+	ck_assert_int_eq(resolve("/noexec.cgi", &t), 403);
+	ck_assert_int_eq(resolve("/../outside/evil.cgi", &t), 403);
+	ck_assert_int_eq(resolve("/sub/../a.cgi", &t), 403);
+	ck_assert_int_eq(resolve("/./a.cgi", &t), 403);
+	ck_assert_int_eq(resolve("/..", &t), 403);
+	ck_assert_int_eq(resolve("a.cgi", &t), 403);
+	/* Symlinks that leave root: a file, and a directory on the way. */
+	ck_assert_int_eq(resolve("/escape.cgi", &t), 403);
+	ck_assert_int_eq(resolve("/escape.cgi/extra", &t), 403);
+	ck_assert_int_eq(resolve("/outdir/evil.cgi", &t), 403);
+}
+END_TEST
+
+START_TEST(resolve_no_exec_needed)
+{
+	struct config		 c;
+	struct script_target	 t;
+
+	/* FastCGI: the file need not be executable, nor even exist. */
+	cfg_with(&c, "root", tmp_root);
+	ck_assert_int_eq(script_resolve(&c, "/noexec.cgi/p", &t, 0), 0);
+	ck_assert_str_eq(t.script_name, "/noexec.cgi");
+	ck_assert_str_eq(t.path_info, "/p");
+	ck_assert_int_eq(script_resolve(&c, "/index.php", &t, 0), 0);
+	ck_assert_str_eq(t.script_name, "/index.php");
+	/* Escapes are refused whatever the mode. */
+	ck_assert_int_eq(script_resolve(&c, "/../x", &t, 0), 403);
+	ck_assert_int_eq(script_resolve(&c, "/escape.cgi", &t, 0), 403);
+	config_free(&c);
+}
+END_TEST
+
+START_TEST(resolve_script_mode)
+{
+	struct config		 c;
+	struct script_target	 t;
+	char			 script[PATH_MAX + 8];
+
+	snprintf(script, sizeof script, "%s/a.cgi", tmp_root);
+	cfg_with(&c, "script", script);
+	ck_assert_int_eq(script_resolve(&c, "/any/path/here", &t, 1), 0);
+	ck_assert_str_eq(t.script_name, "");
+	ck_assert_str_eq(t.path_info, "/any/path/here");
+	ck_assert_str_eq(t.filename, script);
+	ck_assert_int_eq(script_resolve(&c, "/", &t, 1), 0);
+	ck_assert_str_eq(t.path_info, "/");
+	config_free(&c);
+}
+END_TEST
+
+START_TEST(resolve_no_root)
+{
+	struct config		 c;
+	struct script_target	 t;
+
+	config_defaults(&c);
+	ck_assert_int_eq(script_resolve(&c, "/a.cgi", &t, 1), 404);
+	config_free(&c);
+}
+END_TEST
+
+static Suite *
+http_suite(void)
+{
+	Suite	*s = suite_create("http");
+	TCase	*tc = tcase_create("head");
+	TCase	*ta = tcase_create("apphdr");
+	TCase	*tr = tcase_create("resolve");
+
+	tcase_add_test(tc, head_valid);
+	tcase_add_test(tc, head_bare_lf);
+	tcase_add_test(tc, head_folding);
+	tcase_add_test(tc, head_controls);
+	tcase_add_test(tc, head_names);
+	tcase_add_test(tc, head_unterminated);
+	tcase_add_test(tc, percent);
+	suite_add_tcase(s, tc);
+
+	tcase_add_test(ta, apphdr_crlf_and_lf);
+	tcase_add_test(ta, apphdr_split_every_byte);
+	tcase_add_test(ta, apphdr_blank_only);
+	tcase_add_test(ta, apphdr_oversize);
+	tcase_add_test(ta, apphdr_iteration);
+	suite_add_tcase(s, ta);
+
+	tcase_add_checked_fixture(tr, root_setup, root_teardown);
+	tcase_add_test(tr, resolve_split);
+	tcase_add_test(tr, resolve_missing);
+	tcase_add_test(tr, resolve_forbidden);
+	tcase_add_test(tr, resolve_no_exec_needed);
+	tcase_add_test(tr, resolve_script_mode);
+	tcase_add_test(tr, resolve_no_root);
+	suite_add_tcase(s, tr);
+	return s;
+}
+
+int
+main(void)
+{
+	SRunner	*sr = srunner_create(http_suite());
+	int	 failed;
+
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
