@@ -36,6 +36,7 @@ struct session_req {
 	bool want_delete, want_renew;
 	void (*cont)(struct request *);
 	bool pending;                /* waiting on Redis */
+	void *lookup;                /* the pending Redis lookup, cut loose if the request ends */
 };
 
 int session_worker_init(const struct config *cfg, struct shm_region *shm,
