@@ -1,0 +1,316 @@
+"""Sessions end to end (DESIGN.md §7): the counter app across workers,
+reloads, crashes, restarts, hosts and Redis outages, with the accounting of
+§8 checked along the way."""
+import http.client
+import os
+import re
+import signal
+import socket
+import subprocess
+import time
+import unittest
+
+from harness import CGI_DIR, Drover, free_port, request, wait_until
+
+REDIS = "/usr/bin/redis-server"
+SECRET = "DROVER_SECRET_KEYS"
+
+
+class Visitor:
+    """A browser: keeps the session cookie between requests."""
+
+    def __init__(self, port):
+        self.port = port
+        self.cookie = None
+
+    def get(self, path="/counter.cgi", headers=None):
+        h = dict(headers or {})
+        if self.cookie:
+            h["Cookie"] = self.cookie
+        st, hdrs, body = request(self.port, "GET", path, headers=h)
+        sc = hdrs.get("set-cookie")
+        if sc:
+            pair = sc.split(";", 1)[0]
+            self.cookie = None if "Max-Age=0" in sc else pair
+        return st, hdrs, body.decode()
+
+    def count(self, path="/counter.cgi"):
+        st, _, body = self.get(path)
+        assert st == 200, (st, body)
+        m = re.search(r"count=(\d+) status=(\w+) version=(\d+)", body)
+        return int(m.group(1)), m.group(2), int(m.group(3))
+
+
+class RedisServer:
+    def __init__(self, port=None):
+        self.port = port or free_port()
+        self.proc = None
+        self.start()
+
+    def start(self):
+        self.proc = subprocess.Popen(
+            [REDIS, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
+             "--appendonly", "no", "--loglevel", "warning"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        wait_until(lambda: socket.create_connection(("127.0.0.1", self.port), 0.5).close() or True, 10)
+
+    def stop(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(5)
+
+    def cmd(self, *args):
+        """A tiny RESP client: enough for GET/SET/KEYS in tests."""
+        s = socket.create_connection(("127.0.0.1", self.port), 2)
+        try:
+            out = b"*%d\r\n" % len(args)
+            for a in args:
+                a = a if isinstance(a, bytes) else str(a).encode()
+                out += b"$%d\r\n%s\r\n" % (len(a), a)
+            s.sendall(out)
+            f = s.makefile("rb")
+            return _read_resp(f)
+        finally:
+            s.close()
+
+    @property
+    def url(self):
+        return "redis://127.0.0.1:%d" % self.port
+
+
+def _read_resp(f):
+    line = f.readline().rstrip(b"\r\n")
+    t, rest = line[:1], line[1:]
+    if t in (b"+", b"-"):
+        return rest
+    if t == b":":
+        return int(rest)
+    if t == b"$":
+        n = int(rest)
+        if n < 0:
+            return None
+        data = f.read(n + 2)[:-2]
+        return data
+    if t == b"*":
+        return [_read_resp(f) for _ in range(int(rest))]
+    raise ValueError(line)
+
+
+class L1Sessions(unittest.TestCase):
+    """The embedded default: one host, no Redis."""
+
+    def setUp(self):
+        self.d = Drover(workers=4).wait_ready(4)
+
+    def tearDown(self):
+        self.d.stop()
+
+    def test_count_exact_across_workers(self):
+        v = Visitor(self.d.port)
+        self.assertEqual(v.count()[:2], (1, "miss"))
+        for i in range(2, 41):
+            c, status, ver = v.count()
+            self.assertEqual(c, i)
+            self.assertEqual(status, "hit")
+            self.assertEqual(ver, i - 1)
+        served = [w["requests"] for w in self.d.status()["workers"]]
+        self.assertGreater(sum(1 for s in served if s > 0), 1, "requests spread over workers")
+        m = self.d.metrics()
+        self.assertEqual(m['drover_session_lookups_total{result="hit"}'], 39)
+        self.assertEqual(m['drover_session_lookups_total{result="miss"}'], 1)
+        self.assertEqual(m['drover_session_stores_total{result="ok"}'], 40)
+        self.assertEqual(m["drover_session_cache_entries"], 1)
+        self.assertIn("event=session result=hit sid=", self.d.read_log())
+
+    def test_survives_hup_and_sigkill_of_every_worker(self):
+        v = Visitor(self.d.port)
+        for _ in range(5):
+            v.count()
+        old = self.d.worker_pids()
+        self.d.signal(signal.SIGHUP)
+        wait_until(lambda: not set(old) & set(self.d.worker_pids()) and len(self.d.worker_pids()) == 4, 20)
+        self.assertEqual(v.count()[:2], (6, "hit"))
+        for pid in self.d.worker_pids():
+            os.kill(pid, signal.SIGKILL)
+        wait_until(lambda: len(self.d.worker_pids()) == 4, 20)
+        self.assertEqual(v.count()[:2], (7, "hit"))
+
+    def test_forged_and_tampered_cookies_are_new_visitors(self):
+        v = Visitor(self.d.port)
+        v.count()
+        good = v.cookie
+        name, value = good.split("=", 1)
+        bad = value[:-1] + ("A" if value[-1] != "A" else "B")
+        for forged in (name + "=" + bad, name + "=0123", name + "=" + "0" * 32 + "." + "A" * 43):
+            w = Visitor(self.d.port)
+            w.cookie = forged
+            c, status, _ = w.count()
+            self.assertEqual((c, status), (1, "miss"))
+            self.assertNotEqual(w.cookie, forged)
+        self.assertIn("result=tampered", self.d.read_log())
+        self.assertGreaterEqual(self.d.metrics()["drover_session_tampered_total"], 3)
+
+    def test_delete_and_renew(self):
+        v = Visitor(self.d.port)
+        v.count()
+        v.count()
+        first = v.cookie
+        c, _, _ = v.count("/counter.cgi?renew=1")
+        self.assertEqual(c, 3)
+        self.assertNotEqual(v.cookie, first, "renew must hand out a fresh id")
+        old = Visitor(self.d.port)
+        old.cookie = first
+        self.assertEqual(old.count()[:2], (1, "miss"), "the old id carries no state after renew")
+        self.assertEqual(v.count()[:2], (4, "hit"))
+        st, hdrs, _ = v.get("/counter.cgi?delete=1")
+        self.assertEqual(st, 200)
+        self.assertIn("Max-Age=0", hdrs.get("set-cookie", ""))
+        self.assertEqual(v.count()[:2], (1, "miss"))
+
+    def test_session_headers_never_reach_the_client(self):
+        v = Visitor(self.d.port)
+        st, hdrs, _ = v.get()
+        self.assertEqual(st, 200)
+        self.assertFalse([h for h in hdrs if h.startswith("drover-session")])
+        self.assertIn("HttpOnly", hdrs["set-cookie"])
+        self.assertIn("SameSite=Lax", hdrs["set-cookie"])
+        self.assertNotIn("Secure", hdrs["set-cookie"])
+
+    def test_oversize_snapshot_is_dropped_response_served(self):
+        self.d.stop()
+        self.d = Drover(workers=1, sets=["session.max_value_bytes=1K", "session.warn_value_bytes=512"]).wait_ready(1)
+        v = Visitor(self.d.port)
+        self.assertEqual(v.count()[0], 1)
+        st, _, body = v.get("/counter.cgi?pad=5000")
+        self.assertEqual(st, 200)
+        self.assertIn("count=2", body)
+        self.assertEqual(v.count()[0], 2, "the oversize snapshot was not stored")
+        self.assertEqual(self.d.metrics()['drover_session_stores_total{result="oversize"}'], 1)
+        self.assertIn("result=oversize", self.d.read_log())
+
+
+@unittest.skipUnless(os.path.exists(REDIS), "redis-server not installed")
+class RedisSessions(unittest.TestCase):
+    def setUp(self):
+        self.redis = RedisServer()
+        self.env = {"REDIS_URL": self.redis.url, SECRET: "test-key-one"}
+        self.drovers = []
+
+    def start(self, workers=2, sets=(), env=None):
+        e = dict(self.env)
+        e.update(env or {})
+        d = Drover(workers=workers, env=e, sets=list(sets)).wait_ready(workers)
+        self.drovers.append(d)
+        wait_until(lambda: d.metrics()["drover_redis_up"] == 1, 10)
+        return d
+
+    def tearDown(self):
+        for d in self.drovers:
+            d.stop()
+        self.redis.stop()
+
+    def redis_keys(self):
+        return self.redis.cmd("KEYS", "drover:*")
+
+    def test_refuses_redis_without_secret(self):
+        e = dict(os.environ, REDIS_URL=self.redis.url)
+        e.pop(SECRET, None)
+        from harness import DROVER
+        r = subprocess.run([DROVER, "--cgi", CGI_DIR, "--bind", "127.0.0.1:%d" % free_port(), "-t"],
+                           env=e, capture_output=True, timeout=10)
+        self.assertEqual(r.returncode, 2)
+        self.assertIn(b"secret_keys", r.stdout + r.stderr)
+
+    def test_full_restart_rebuilds_from_redis(self):
+        d = self.start()
+        v = Visitor(d.port)
+        for i in range(1, 4):
+            self.assertEqual(v.count()[0], i)
+        wait_until(lambda: len(self.redis_keys()) == 1, 5)
+        d.stop()
+        d2 = self.start()
+        v.port = d2.port
+        c, status, ver = v.count()
+        self.assertEqual((c, status, ver), (4, "rebuild", 3))
+        self.assertEqual(v.count()[:2], (5, "hit"))
+        m = d2.metrics()
+        self.assertEqual(m['drover_session_lookups_total{result="rebuild"}'], 1)
+
+    def test_two_hosts_share_one_redis(self):
+        a = self.start()
+        b = self.start()
+        v = Visitor(a.port)
+        self.assertEqual(v.count()[0], 1)
+        v.port = b.port
+        self.assertEqual(v.count()[:2], (2, "rebuild"))
+        v.port = a.port
+        # a's copy is older than b's write: the invalidation dropped it.
+        c, status, _ = wait_until(lambda: v.count(), 5)
+        self.assertEqual(c, 3)
+        self.assertEqual(status, "rebuild")
+        v.port = b.port
+        self.assertEqual(v.count()[:2], (4, "rebuild"))
+
+    def test_redis_down_requests_continue_and_writes_flush_later(self):
+        d = self.start(sets=["redis.breaker_failures=2", "redis.breaker_window=1"])
+        v = Visitor(d.port)
+        v.count()
+        self.redis.stop()
+        t0 = time.monotonic()
+        for i in range(2, 12):
+            self.assertEqual(v.count()[0], i)
+        self.assertLess(time.monotonic() - t0, 10)
+        wait_until(lambda: d.metrics()["drover_redis_up"] == 0, 10)
+        self.redis.start()
+        # Once the breaker closes, the dirty entry reaches Redis.
+        def flushed():
+            raw = self.redis.cmd("KEYS", "drover:*")
+            if not raw:
+                return False
+            val = self.redis.cmd("GET", raw[0])
+            return val is not None and int.from_bytes(val[8:16], "big") == 11
+        wait_until(flushed, 20)
+
+    def test_tampered_redis_value_is_rejected(self):
+        a = self.start()
+        v = Visitor(a.port)
+        v.count()
+        v.count()
+        key = wait_until(lambda: self.redis_keys(), 5)[0]
+        val = bytearray(self.redis.cmd("GET", key))
+        val[-1] ^= 1
+        self.redis.cmd("SET", key, bytes(val))
+        b = self.start()
+        v.port = b.port
+        c, status, _ = v.count()
+        self.assertEqual((c, status), (1, "miss"))
+        self.assertIn("result=tampered", b.read_log())
+
+    def test_concurrent_writers_on_two_hosts_conflict_is_counted(self):
+        a = self.start()
+        b = self.start()
+        v = Visitor(a.port)
+        v.count()
+        wait_until(lambda: len(self.redis_keys()) == 1, 5)
+        w = Visitor(b.port)
+        w.cookie = v.cookie
+        self.assertEqual(w.count()[:2], (2, "rebuild"))   # b now caches version 1
+        # Both hosts write version 2 from version 1; Redis takes the first.
+        self.redis.cmd("PUBLISH", "drover:invalidate", "x")  # noise must be ignored
+        b_before = b.metrics()['drover_session_stores_total{result="conflict"}']
+        self.assertEqual(b_before, 0)
+        # a still holds version 1 in L1 only if no invalidation reached it; force
+        # the race by storing on a host whose copy is stale.
+        x = Visitor(a.port)
+        x.cookie = v.cookie
+        c, status, _ = x.count()
+        if status == "hit":
+            wait_until(lambda: a.metrics()['drover_session_stores_total{result="conflict"}'] >= 1, 5)
+            self.assertIn("result=conflict", a.read_log())
+        else:
+            self.assertEqual(status, "rebuild")
+            self.assertEqual(c, 3)
+
+
+if __name__ == "__main__":
+    unittest.main()
