@@ -359,19 +359,24 @@ on_tick(struct ev_loop *loop, ev_timer *t, int revents)
 	}
 }
 
-void
-arbiter_reload(struct arbiter *a)
+int
+arbiter_reload(struct arbiter *a, char *errout, size_t errlen)
 {
-	if (a->stopping)
-		return;
-	char err[CONFIG_ERR_MAX];
+	if (a->stopping) {
+		if (errout)
+			snprintf(errout, errlen, "shutting down");
+		return -1;
+	}
+	char err[CONFIG_ERR_MAX] = "out of memory";
 	struct config *next = calloc(1, sizeof *next);
 	if (next == NULL || config_build(next, a->cli, err, sizeof err) < 0) {
 		char q[CONFIG_ERR_MAX + 8];
 		log_error("reload", "result=rejected error=%s note=\"keeping the running config\"",
 		    log_quote(q, sizeof q, err, strlen(err)));
+		if (errout)
+			snprintf(errout, errlen, "%s", err);
 		free(next);
-		return;
+		return -1;
 	}
 	if (a->prev_cfg) {
 		/* A reload during a rollout: the newest config wins; the workers
@@ -391,6 +396,7 @@ arbiter_reload(struct arbiter *a)
 	log_set_level(next->log_level);
 	arbiter_reopen_logs(a);
 	log_info("reload", "result=accepted generation=%u workers=%d", a->generation, a->target);
+	return 0;
 }
 
 void
@@ -443,12 +449,13 @@ on_signal(struct ev_loop *loop, ev_signal *w, int revents)
 {
 	struct arbiter *a = the_arbiter;
 	switch (w->signum) {
-	case SIGHUP: arbiter_reload(a); break;
+	case SIGHUP: (void)arbiter_reload(a, NULL, 0); break;
 	case SIGTERM: arbiter_stop(a, false); break;
 	case SIGINT: case SIGQUIT: arbiter_stop(a, true); break;
 	case SIGTTIN: arbiter_scale(a, a->target + 1); break;
 	case SIGTTOU: arbiter_scale(a, a->target - 1); break;
 	case SIGUSR1: arbiter_reopen_logs(a); break;
+	case SIGUSR2: if (a->on_upgrade) a->on_upgrade(a); break;
 	}
 }
 
@@ -470,7 +477,8 @@ arbiter_init(struct arbiter *a, struct config *cfg, const struct cli *cli,
 int
 arbiter_run(struct arbiter *a, struct ev_loop *loop)
 {
-	static const int sigs[] = { SIGHUP, SIGTERM, SIGINT, SIGQUIT, SIGTTIN, SIGTTOU, SIGUSR1 };
+	static const int sigs[] = { SIGHUP, SIGTERM, SIGINT, SIGQUIT, SIGTTIN, SIGTTOU, SIGUSR1,
+	    SIGUSR2 };
 	ev_signal sw[sizeof sigs / sizeof sigs[0]];
 	for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++) {
 		ev_signal_init(&sw[i], on_signal, sigs[i]);

@@ -11,6 +11,7 @@
 #define DROVER_ARBITER_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
 
@@ -51,6 +52,7 @@ struct arbiter {
 	size_t nclose_fds;
 	void (*on_tick)(struct arbiter *);   /* admin and notify hooks */
 	void (*on_reopen)(struct arbiter *);
+	void (*on_upgrade)(struct arbiter *);  /* USR2 */
 };
 
 void arbiter_init(struct arbiter *a, struct config *cfg, const struct cli *cli,
@@ -59,7 +61,8 @@ void arbiter_init(struct arbiter *a, struct config *cfg, const struct cli *cli,
 int arbiter_run(struct arbiter *a, struct ev_loop *loop);
 
 /* Control actions, shared by signals and the control socket. */
-void arbiter_reload(struct arbiter *a);
+/* 0 when the new config was accepted; -1 with the reason in err (may be NULL). */
+int arbiter_reload(struct arbiter *a, char *err, size_t errlen);
 void arbiter_scale(struct arbiter *a, int workers);
 void arbiter_stop(struct arbiter *a, bool fast);
 void arbiter_reopen_logs(struct arbiter *a);

@@ -162,3 +162,178 @@ def status_of(resp):
     line = resp.split(b"\r\n", 1)[0]
     parts = line.split(b" ")
     return int(parts[1]) if len(parts) > 1 and parts[1].isdigit() else None
+
+
+# Test-only CGI scripts (slow, crashing, streaming, echoing...).
+TEST_CGI_DIR = os.path.join(SRCDIR, "tests", "integration", "cgi-bin")
+
+
+def pid_alive(pid):
+    """True while pid exists and is not a zombie."""
+    try:
+        with open("/proc/%d/stat" % pid, "rb") as f:
+            st = f.read()
+    except (FileNotFoundError, ProcessLookupError):
+        return False
+    # The state follows the parenthesised command name.
+    state = st[st.rindex(b")") + 2:st.rindex(b")") + 3]
+    return state not in (b"Z", b"X")
+
+
+def pid_exists(pid):
+    """True while pid exists at all, zombies included (not yet reaped)."""
+    return os.path.exists("/proc/%d" % pid)
+
+
+def wait_gone(pids, timeout=5.0, reaped=False):
+    """Waits until every pid is dead (and, with reaped, no zombie is left)."""
+    check = pid_exists if reaped else pid_alive
+    wait_until(lambda: not any(check(p) for p in pids), timeout)
+
+
+def logfmt(line):
+    """One logfmt line as a dict (values may be quoted)."""
+    out = {}
+    i, n = 0, len(line)
+    while i < n:
+        while i < n and line[i] == " ":
+            i += 1
+        j = i
+        while j < n and line[j] not in "= ":
+            j += 1
+        key = line[i:j]
+        if j < n and line[j] == "=":
+            j += 1
+            if j < n and line[j] == '"':
+                k = j + 1
+                val = []
+                while k < n and line[k] != '"':
+                    if line[k] == "\\" and k + 1 < n:
+                        k += 1
+                    val.append(line[k])
+                    k += 1
+                out[key] = "".join(val)
+                j = k + 1
+            else:
+                k = j
+                while k < n and line[k] != " ":
+                    k += 1
+                out[key] = line[j:k]
+                j = k
+        elif key:
+            out[key] = ""
+        i = j
+    return out
+
+
+def log_events(text, **match):
+    """The logfmt lines of text whose fields include every key=value of match."""
+    out = []
+    for line in text.splitlines():
+        if "=" not in line or not line.startswith("ts="):
+            continue
+        d = logfmt(line)
+        if all(d.get(k) == str(v) for k, v in match.items()):
+            out.append(d)
+    return out
+
+
+class RawResponse:
+    def __init__(self, status, reason, headers, body, version):
+        self.status = status
+        self.reason = reason
+        self.headers = headers          # list of (name, value), as sent
+        self.body = body
+        self.version = version
+
+    def header(self, name, default=None):
+        for k, v in self.headers:
+            if k.lower() == name.lower():
+                return v
+        return default
+
+    def header_all(self, name):
+        return [v for k, v in self.headers if k.lower() == name.lower()]
+
+
+class RawConn:
+    """A client socket that reads responses one at a time off one buffered
+    stream, so pipelined and interim (1xx) responses can be told apart."""
+
+    def __init__(self, port, timeout=10.0, host="127.0.0.1"):
+        self.sock = socket.create_connection((host, port), timeout=timeout)
+        self.rfile = self.sock.makefile("rb")
+
+    def send(self, data):
+        self.sock.sendall(data)
+
+    def read_response(self, method="GET"):
+        """Reads one response; raises EOFError if the server closed first."""
+        line = self.rfile.readline(65537)
+        if not line:
+            raise EOFError("connection closed before a response")
+        parts = line.rstrip(b"\r\n").split(b" ", 2)
+        version = parts[0].decode()
+        status = int(parts[1])
+        reason = parts[2].decode("latin-1") if len(parts) > 2 else ""
+        headers = []
+        while True:
+            h = self.rfile.readline(65537)
+            if not h:
+                raise EOFError("connection closed in the response head")
+            if h in (b"\r\n", b"\n"):
+                break
+            k, _, v = h.decode("latin-1").partition(":")
+            headers.append((k, v.strip()))
+        r = RawResponse(status, reason, headers, b"", version)
+        if method == "HEAD" or status < 200 or status in (204, 304):
+            return r
+        te = (r.header("Transfer-Encoding") or "").lower()
+        cl = r.header("Content-Length")
+        if te == "chunked":
+            body = []
+            while True:
+                size_line = self.rfile.readline(1024)
+                if not size_line:
+                    raise EOFError("connection closed in a chunk size")
+                size = int(size_line.split(b";")[0].strip(), 16)
+                if size == 0:
+                    while self.rfile.readline(65537) not in (b"\r\n", b"\n", b""):
+                        pass
+                    break
+                body.append(self._read_exact(size))
+                self._read_exact(2)
+            r.body = b"".join(body)
+        elif cl is not None:
+            r.body = self._read_exact(int(cl))
+        else:
+            r.body = self.rfile.read()
+        return r
+
+    def _read_exact(self, n):
+        data = self.rfile.read(n)
+        if data is None or len(data) != n:
+            raise EOFError("connection closed in a body")
+        return data
+
+    def closed_by_peer(self, timeout=3.0):
+        """True when the server closes the connection (EOF) within timeout."""
+        self.sock.settimeout(timeout)
+        try:
+            return self.rfile.read(1) == b""
+        except (socket.timeout, TimeoutError):
+            return False
+        except ConnectionResetError:
+            return True
+
+    def close(self):
+        try:
+            self.rfile.close()
+        finally:
+            self.sock.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *a):
+        self.close()
