@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -261,7 +262,27 @@ appvars_build(struct request *req, const struct script_target *t, struct varlist
 			continue;
 		if (http_var_name(h, name, sizeof name) < 0)
 			continue;
-		rc |= varlist_add(v, name, h->value, h->vlen);
+		/* Repeated fields become one variable (RFC 3875 §4.1.18): two
+		 * entries of one name would let the app's libc pick either. */
+		bool repeated = false;
+		for (size_t j = 0; j < i && !repeated; j++)
+			repeated = h->nlen == req->hdr[j].nlen &&
+			    strncasecmp(h->name, req->hdr[j].name, h->nlen) == 0;
+		if (repeated)
+			continue;
+		const char *sep = str_case_eq(h->name, h->nlen, "Cookie") ? "; " : ", ";
+		struct buf joined;
+		buf_init(&joined, req->head.len + 1);
+		rc |= buf_append(&joined, h->value, h->vlen);
+		for (size_t j = i + 1; j < req->nhdr; j++) {
+			const struct header *o = &req->hdr[j];
+			if (o->nlen == h->nlen && strncasecmp(o->name, h->name, h->nlen) == 0) {
+				rc |= buf_append(&joined, sep, 2);
+				rc |= buf_append(&joined, o->value, o->vlen);
+			}
+		}
+		rc |= varlist_add(v, name, buf_head(&joined), buf_used(&joined));
+		buf_free(&joined);
 	}
 	rc |= session_add_vars(req, v);
 	return rc ? -1 : 0;
