@@ -1,0 +1,3 @@
+#!/bin/sh
+# Dies from a signal before writing anything.
+kill -SEGV $$

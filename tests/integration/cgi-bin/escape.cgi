@@ -1,0 +1,1 @@
+../../../examples/cgi-bin/hello.cgi
