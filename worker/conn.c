@@ -409,7 +409,7 @@ validate(struct conn *c, struct request *req)
 	if (req->http_major != 1)
 		return 505;
 	const struct header *te = NULL, *cl = NULL;
-	size_t nte = 0, ncl = 0;
+	size_t nte = 0, ncl = 0, nhost = 0;
 	for (size_t i = 0; i < req->nhdr; i++) {
 		const struct header *h = &req->hdr[i];
 		if (str_case_eq(h->name, h->nlen, "Transfer-Encoding")) {
@@ -418,12 +418,16 @@ validate(struct conn *c, struct request *req)
 		} else if (str_case_eq(h->name, h->nlen, "Content-Length")) {
 			cl = h;
 			ncl++;
-		}
+		} else if (str_case_eq(h->name, h->nlen, "Host"))
+			nhost++;
 	}
 	/* Framing that two parsers could read two ways is refused outright. */
 	if (te && (cl || nte > 1 || !str_case_eq(te->value, te->vlen, "chunked")))
 		return 400;
 	if (ncl > 1)
+		return 400;
+	/* Two Hosts: the app and a proxy in front could each pick another (RFC 9112 §3.2). */
+	if (nhost > 1)
 		return 400;
 	if (te && req->http_minor == 0)
 		return 400;
