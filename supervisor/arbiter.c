@@ -75,6 +75,26 @@ log_worker(struct arbiter *a, int i, const char *state, const char *reason)
 	    slot_of(a, i)->id, (int)a->w[i].pid, a->w[i].generation, reason);
 }
 
+/*
+ * libev keeps signal and child watchers in process-wide lists that survive
+ * ev_loop_destroy: a forked worker must drop the supervisor's, or its own
+ * ev_signal_start never installs a handler (SIGTERM would kill it instead
+ * of draining it) and the supervisor's child watcher would see the
+ * worker's children.
+ */
+static const int sup_sigs[] = { SIGHUP, SIGTERM, SIGINT, SIGQUIT, SIGTTIN, SIGTTOU, SIGUSR1,
+    SIGUSR2 };
+static ev_signal sup_sw[sizeof sup_sigs / sizeof sup_sigs[0]];
+static ev_child sup_cw;
+
+static void
+drop_supervisor_watchers(void)
+{
+	for (size_t i = 0; i < sizeof sup_sigs / sizeof sup_sigs[0]; i++)
+		ev_signal_stop(EV_DEFAULT, &sup_sw[i]);
+	ev_child_stop(EV_DEFAULT, &sup_cw);
+}
+
 static int
 spawn_worker(struct arbiter *a, const char *reason)
 {
@@ -110,6 +130,7 @@ spawn_worker(struct arbiter *a, const char *reason)
 		};
 		memcpy(ctx.close_fds, a->close_fds, sizeof ctx.close_fds);
 		ctx.nclose_fds = a->nclose_fds;
+		drop_supervisor_watchers();
 		worker_main(&ctx);
 	}
 	atomic_store(&s->pid, pid);
@@ -477,17 +498,13 @@ arbiter_init(struct arbiter *a, struct config *cfg, const struct cli *cli,
 int
 arbiter_run(struct arbiter *a, struct ev_loop *loop)
 {
-	static const int sigs[] = { SIGHUP, SIGTERM, SIGINT, SIGQUIT, SIGTTIN, SIGTTOU, SIGUSR1,
-	    SIGUSR2 };
-	ev_signal sw[sizeof sigs / sizeof sigs[0]];
-	for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++) {
-		ev_signal_init(&sw[i], on_signal, sigs[i]);
-		ev_signal_start(loop, &sw[i]);
+	for (size_t i = 0; i < sizeof sup_sigs / sizeof sup_sigs[0]; i++) {
+		ev_signal_init(&sup_sw[i], on_signal, sup_sigs[i]);
+		ev_signal_start(loop, &sup_sw[i]);
 	}
 	signal(SIGPIPE, SIG_IGN);
-	ev_child cw;
-	ev_child_init(&cw, on_child, 0, 0);
-	ev_child_start(loop, &cw);
+	ev_child_init(&sup_cw, on_child, 0, 0);
+	ev_child_start(loop, &sup_cw);
 	ev_timer tw;
 	ev_timer_init(&tw, on_tick, 0, TICK_SECONDS);
 	ev_timer_start(loop, &tw);
