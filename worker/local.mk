@@ -3,3 +3,4 @@ libdrover_a_SOURCES += worker/fcgi_record.c worker/fcgi_record.h \
 	worker/response.c worker/apphdr.c worker/appvars.c worker/appvars.h \
 	worker/cgi.c worker/cgi.h worker/fastcgi.c worker/fastcgi.h \
 	worker/session.c worker/session.h
+libdrover_a_SOURCES += worker/fcgi_pool.c worker/fcgi_pool.h
