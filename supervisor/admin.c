@@ -16,6 +16,7 @@
 #include "supervisor/admin.h"
 #include "supervisor/arbiter.h"
 #include "supervisor/listeners.h"
+#include "supervisor/upgrade.h"
 
 #define ADMIN_REQ_MAX 4096
 #define ADMIN_TIMEOUT 5.0
@@ -169,9 +170,13 @@ admin_start(struct admin *ad, struct arbiter *arb, struct ev_loop *loop, char *e
 	ad->loop = loop;
 	ad->arb = arb;
 	const char *bind = arb->cfg->admin_bind;
-	if (bind == NULL || *bind == '\0' || strcmp(bind, "off") == 0)
+	int inherited = upgrade_take_fd("admin");   /* binary upgrade: already bound */
+	if (bind == NULL || *bind == '\0' || strcmp(bind, "off") == 0) {
+		if (inherited >= 0)
+			close(inherited);
 		return 0;
-	ad->fd = listen_on(bind, 64, err, errlen);
+	}
+	ad->fd = inherited >= 0 ? inherited : listen_on(bind, 64, err, errlen);
 	if (ad->fd < 0)
 		return -1;
 	ev_io_init(&ad->io, on_accept, ad->fd, EV_READ);

@@ -23,8 +23,16 @@
 #include "conf/config.h"
 #include "supervisor/admin.h"
 #include "supervisor/arbiter.h"
+#include "supervisor/control.h"
 #include "supervisor/listeners.h"
+#include "supervisor/notify.h"
 #include "supervisor/shm.h"
+#include "supervisor/upgrade.h"
+
+#define MAX_ACTIVATED 64
+
+static struct admin admin;
+static struct control control;
 
 static int
 write_pidfile(const char *path)
@@ -79,6 +87,30 @@ drop_privileges(const struct config *c)
 	return 0;
 }
 
+static void
+ops_tick(struct arbiter *a)
+{
+	notify_tick(a);
+	upgrade_tick(a);
+}
+
+/* Old side of a binary upgrade: the sockets now belong to the new supervisor. */
+static void
+handed_over(struct arbiter *a)
+{
+	admin_stop(&admin);
+	control_stop(&control, false);
+}
+
+/* New side of a binary upgrade: the pidfile is written only once this
+ * process has taken over, so a failed upgrade leaves the old one's. */
+static void
+took_over(struct arbiter *a)
+{
+	if (a->cfg->pidfile && write_pidfile(a->cfg->pidfile) < 0)
+		log_error("upgrade", "error=\"pidfile %s: %s\"", a->cfg->pidfile, strerror(errno));
+}
+
 int
 main(int argc, char **argv)
 {
@@ -113,20 +145,37 @@ main(int argc, char **argv)
 	}
 
 	struct listener_set ls;
-	if (listeners_open(&ls, cfg->binds.v, cfg->binds.n, cfg->backlog, err, sizeof err) < 0) {
+	int actfds[MAX_ACTIVATED], nact = -1, lrc = -1;
+	if (upgrade_init(argv, err, sizeof err) == 0 &&
+	    (nact = notify_listen_fds(actfds, MAX_ACTIVATED, err, sizeof err)) >= 0) {
+		if (upgrade_inherited())
+			lrc = upgrade_adopt_listeners(&ls, err, sizeof err);
+		else if (nact > 0)
+			lrc = listeners_adopt(&ls, actfds, (size_t)nact, NULL, err, sizeof err);
+		else
+			lrc = listeners_open(&ls, cfg->binds.v, cfg->binds.n, cfg->backlog, err, sizeof err);
+	}
+	if (lrc < 0) {
 		log_error("startup", "error=\"%s\"", err);
 		fprintf(stderr, "drover: %s\n", err);
 		return 1;
 	}
 	struct shm_region shm;
 	size_t cache_size = lru_region_size((uint64_t)cfg->max_entries, cfg->max_bytes);
-	if (shm_create(&shm, cache_size) < 0 ||
+	if (upgrade_inherited()) {
+		/* The L1 cache carries over untouched, with its old bounds. */
+		if (upgrade_adopt_shm(&shm, err, sizeof err) < 0) {
+			log_error("startup", "error=\"%s\"", err);
+			listeners_close(&ls, 0);
+			return 1;
+		}
+	} else if (shm_create(&shm, cache_size) < 0 ||
 	    lru_init(shm.cache, shm.cache_size, (uint64_t)cfg->max_entries, cfg->max_bytes) < 0) {
 		log_error("startup", "error=\"shared region: %s\"", strerror(errno));
 		listeners_close(&ls, 1);
 		return 1;
 	}
-	if (cfg->pidfile && write_pidfile(cfg->pidfile) < 0) {
+	if (cfg->pidfile && !upgrade_inherited() && write_pidfile(cfg->pidfile) < 0) {
 		log_error("startup", "error=\"pidfile %s: %s\"", cfg->pidfile, strerror(errno));
 		listeners_close(&ls, 1);
 		return 1;
@@ -138,26 +187,39 @@ main(int argc, char **argv)
 	}
 	struct arbiter arb;
 	arbiter_init(&arb, cfg, &cli, &ls, &shm);
-	struct admin admin;
-	if (admin_start(&admin, &arb, loop, err, sizeof err) < 0) {
+	if (admin_start(&admin, &arb, loop, err, sizeof err) < 0 ||
+	    control_start(&control, &arb, loop, err, sizeof err) < 0) {
 		log_error("startup", "error=\"%s\"", err);
 		fprintf(stderr, "drover: %s\n", err);
-		listeners_close(&ls, 1);
+		listeners_close(&ls, !upgrade_inherited());
 		return 1;
 	}
 	if (admin.fd >= 0)
 		arb.close_fds[arb.nclose_fds++] = admin.fd;
 	arb.close_fds[arb.nclose_fds++] = shm.fd;
+	if (control.fd >= 0)
+		arb.close_fds[arb.nclose_fds++] = control.fd;
+	if (upgrade_ready_fd() >= 0)
+		arb.close_fds[arb.nclose_fds++] = upgrade_ready_fd();
+	upgrade_close_unused();
+	static const struct upgrade_hooks hooks = { .handover = handed_over, .ready = took_over };
+	upgrade_setup(loop, admin.fd, control.fd, &hooks);
+	notify_init(upgrade_inherited());
+	arb.on_tick = ops_tick;
+	arb.on_upgrade = upgrade_start;
 	if (drop_privileges(cfg) < 0) {
 		log_error("startup", "error=\"cannot drop privileges to user=%s group=%s: %s\"",
 		    cfg->user ? cfg->user : "-", cfg->group ? cfg->group : "-", strerror(errno));
-		listeners_close(&ls, 1);
+		listeners_close(&ls, !upgrade_inherited());
 		return 1;
 	}
 	int rc = arbiter_run(&arb, loop);
+	/* After an upgrade the files are the new supervisor's. */
+	bool mine = !upgrade_handed_over();
 	admin_stop(&admin);
-	listeners_close(&ls, 1);
-	if (arb.cfg->pidfile)
+	control_stop(&control, mine);
+	listeners_close(&ls, mine);
+	if (arb.cfg->pidfile && mine)
 		unlink(arb.cfg->pidfile);
 	return rc;
 }

@@ -143,7 +143,11 @@ status_render_json(struct arbiter *arb, struct buf *o)
 		lru_get_stats(l, &ls);
 	struct worker_counters c;
 	shm_sum_counters(arb->shm->sb, &c);
-	buf_printf(o, "],\"cache\":{\"entries\":%llu,\"bytes\":%llu,\"max_entries\":%llu,\"max_bytes\":%llu,"
+	int up, open;
+	redis_state(arb, &up, &open);
+	buf_printf(o, "],\"redis\":{\"up\":%s,\"breaker_open\":%s}", up ? "true" : "false",
+	    open ? "true" : "false");
+	buf_printf(o, ",\"cache\":{\"entries\":%llu,\"bytes\":%llu,\"max_entries\":%llu,\"max_bytes\":%llu,"
 	    "\"evictions_lru\":%llu,\"evictions_ttl\":%llu,\"hits\":%llu,\"rebuilds\":%llu,\"misses\":%llu}}\n",
 	    (unsigned long long)ls.entries, (unsigned long long)ls.bytes,
 	    (unsigned long long)ls.max_entries, (unsigned long long)ls.max_bytes,
