@@ -31,7 +31,8 @@ int buf_reserve(struct buf *b, size_t n);
 int buf_append(struct buf *b, const void *p, size_t n);
 int buf_printf(struct buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static inline size_t buf_used(const struct buf *b) { return b->len - b->off; }
-static inline char *buf_head(const struct buf *b) { return b->data + b->off; }
+/* A buffer never written has no storage: NULL + 0 is undefined, so it yields "". */
+static inline char *buf_head(const struct buf *b) { return b->data != NULL ? b->data + b->off : (char *)""; }
 void buf_consume(struct buf *b, size_t n);
 void buf_reset(struct buf *b);
 
