@@ -67,4 +67,22 @@ void l2_store(struct l2 *l, const uint8_t sid[16], const uint8_t *val, size_t le
 /* Deletes and publishes an invalidation (version UINT64_MAX: drop any copy). */
 void l2_delete(struct l2 *l, const uint8_t sid[16], l2_done_cb cb, void *arg);
 
+/* True while the invalidation subscription is confirmed. */
+bool l2_subscribed(const struct l2 *l);
+
+/*
+ * Notes on behaviour:
+ * - Every call fails at once, with its callback run before the call returns,
+ *   when l2_usable() is false (no connection, breaker open or half-open).
+ * - A get's val points into the reply and is valid only during the callback.
+ * - Each callback runs exactly once, also when a command times out
+ *   (command_timeout_ms: every pending command fails and the connection is
+ *   replaced) and from l2_free. Callbacks and hooks may call l2_free.
+ * - invalidate with an all-zero sid and version 0 means "invalidations may
+ *   have been missed": sent after the subscription is re-established (not on
+ *   the first one), since Redis pub/sub delivers at most once.
+ * - Redis traffic is cleartext (hiredis 0.14 has no TLS): keep a remote
+ *   Redis on a private network or behind a TLS tunnel.
+ */
+
 #endif
