@@ -827,8 +827,16 @@ conn_drain_all(void)
 	struct conn *c = conns, *next;
 	for (; c; c = next) {
 		next = c->next;
-		if (c->state == CS_IDLE && buf_used(&c->in) == 0)
+		if (c->state != CS_IDLE || buf_used(&c->in) > 0)
+			continue;
+		if (buf_used(&c->out) > 0) {
+			/* The last response is not all out yet (a chunked body's
+			 * terminator, say): close once flush has written it. */
+			c->state = CS_CLOSING;
+			stop_reading(c);
+		} else {
 			conn_close(c);
+		}
 	}
 }
 
