@@ -827,7 +827,10 @@ conn_drain_all(void)
 	struct conn *c = conns, *next;
 	for (; c; c = next) {
 		next = c->next;
-		if (c->state != CS_IDLE || buf_used(&c->in) > 0)
+		/* A connection that has not served a request yet was accepted
+		 * for one that is on its way: it gets its answer (with
+		 * Connection: close), bounded by header_timeout. */
+		if (c->state != CS_IDLE || buf_used(&c->in) > 0 || c->requests == 0)
 			continue;
 		if (buf_used(&c->out) > 0) {
 			/* The last response is not all out yet (a chunked body's
