@@ -1,0 +1,289 @@
+/*
+ * harness: see harness.h.
+ *
+ * The stub app plays by the rules of a real adapter: it owns app_state
+ * while it answers, and once abort has been called for a request it never
+ * touches that request again, so any use after free it provokes is the
+ * connection's, not the harness's.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <ev.h>
+
+#include "common/log.h"
+#include "conf/config.h"
+#include "supervisor/shm.h"
+#include "worker/conn.h"
+#include "worker/request.h"
+
+#include "harness.h"
+
+#define MAX_TURNS 4096
+#define IDLE_TURNS 3
+
+static struct config cfg;
+static struct worker_counters counters;
+static _Atomic uint64_t served;
+static _Atomic uint32_t inflight, connections;
+static int closed;
+static int dump;             /* FUZZ_DUMP set: responses go to stderr */
+
+/* The request the stub app is answering, and which start() call owns it. */
+static struct request *cur;
+static unsigned cur_gen, gen;
+static int app_state_marker;
+
+static const struct harness_app *script;
+static const uint8_t *pend_out;
+static size_t pend_len, pend_pos, pend_chunk;
+static int pend_deferred;
+static uint8_t *echo;
+
+static const char default_head[] =
+    "Status: 200 OK\r\nContent-Type: text/plain\r\nX-Stub: 1\r\n\r\n";
+static const char redirect_head[] = "Location: /after-redirect?x=1\r\n\r\n";
+
+static void
+on_close(void)
+{
+	closed = 1;
+}
+
+static int
+alive(struct request *req, unsigned g)
+{
+	return cur == req && cur_gen == g;
+}
+
+/* Feeds the next piece of the pending output; 1 while there is more. */
+static int
+feed(struct request *req, unsigned g)
+{
+	size_t n = pend_len - pend_pos;
+
+	if (pend_chunk > 0 && n > pend_chunk)
+		n = pend_chunk;
+	if (n > 0) {
+		pend_pos += n;
+		app_output(req, pend_out + pend_pos - n, n);
+		if (!alive(req, g))
+			return 0;
+	}
+	if (pend_pos < pend_len)
+		return 1;
+	/* The app is done: the request is the connection's again. */
+	cur = NULL;
+	req->app_state = NULL;
+	app_eof(req);
+	return 0;
+}
+
+static int
+stub_start(struct request *req)
+{
+	unsigned g = ++gen;
+	const char *path = req->path != NULL ? req->path : "";
+
+	if (script == NULL || script->out == NULL) {
+		if (strncmp(path, "/404", 4) == 0)
+			return 404;
+		if (strncmp(path, "/503", 4) == 0)
+			return 503;
+	}
+	cur = req;
+	cur_gen = g;
+	req->app_state = &app_state_marker;
+	if (script != NULL && script->out != NULL) {
+		pend_out = script->out;
+		pend_len = script->outlen;
+		pend_chunk = script->chunk;
+		pend_deferred = script->deferred;
+	} else if (strncmp(path, "/redir", 6) == 0) {
+		pend_out = (const uint8_t *)redirect_head;
+		pend_len = sizeof redirect_head - 1;
+		pend_chunk = 0;
+		pend_deferred = 0;
+	} else {
+		/* The default answer echoes the request body after the head. */
+		size_t blen = buf_used(&req->body), hlen = sizeof default_head - 1;
+		uint8_t *p = realloc(echo, hlen + blen + 1);
+		if (p == NULL)
+			abort();
+		echo = p;
+		memcpy(echo, default_head, hlen);
+		if (blen > 0)
+			memcpy(echo + hlen, buf_head(&req->body), blen);
+		pend_out = echo;
+		pend_len = hlen + blen;
+		pend_chunk = 0;
+		pend_deferred = strncmp(path, "/slow", 5) == 0;
+	}
+	pend_pos = 0;
+	if (pend_deferred)
+		return 0;
+	while (feed(req, g))
+		;
+	return 0;
+}
+
+/* Output is read back every loop turn, so back-pressure never lasts. */
+static void
+stub_pause(struct request *req, bool paused)
+{
+	(void)req;
+	(void)paused;
+}
+
+static void
+stub_abort(struct request *req)
+{
+	if (cur == req)
+		cur = NULL;
+	req->app_state = NULL;
+}
+
+static const struct app_ops stub_app = {
+	.name = "fuzz",
+	.start = stub_start,
+	.pause = stub_pause,
+	.abort = stub_abort,
+};
+
+/* A deferred answer moves one piece per loop turn. */
+static int
+tick(void)
+{
+	if (cur == NULL || !pend_deferred)
+		return 0;
+	(void)feed(cur, cur_gen);
+	return 1;
+}
+
+struct config *
+harness_config(void)
+{
+	return &cfg;
+}
+
+void
+harness_init(void (*tune)(struct config *))
+{
+	config_defaults(&cfg);
+	cfg.session_enabled = false;
+	cfg.max_header_bytes = 2048;
+	cfg.max_body_bytes = 8192;
+	cfg.header_timeout_ms = 60000;
+	cfg.keepalive_timeout_ms = 60000;
+	cfg.request_timeout_ms = 60000;
+	if (tune != NULL)
+		tune(&cfg);
+
+	/* Every log path runs, formatting included, but nothing is kept. */
+	if (log_open("/dev/null", "/dev/null") != 0)
+		abort();
+	log_set_level(LOG_DEBUG);
+
+	dump = getenv("FUZZ_DUMP") != NULL;
+	conn_env.loop = ev_loop_new(EVBACKEND_POLL | EVFLAG_NOENV);
+	if (conn_env.loop == NULL)
+		abort();
+	conn_env.cfg = &cfg;
+	conn_env.app = &stub_app;
+	conn_env.counters = &counters;
+	conn_env.served = &served;
+	conn_env.inflight = &inflight;
+	conn_env.connections = &connections;
+	conn_env.on_close = on_close;
+}
+
+size_t
+harness_run(const uint8_t *in, size_t len, size_t chunk, const struct harness_app *app)
+{
+	char rbuf[65536], first[8];
+	size_t off = 0, got = 0, nfirst = 0;
+	int sv[2], shut = 0, idle = 0;
+
+	script = app;
+	cur = NULL;
+	closed = 0;
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sv) != 0)
+		abort();
+	if (conn_new(sv[0]) == NULL)
+		abort();
+
+	for (int turn = 0; turn < MAX_TURNS && !closed; turn++) {
+		int progress = 0;
+
+		if (off < len) {
+			size_t n = len - off;
+			if (chunk > 0 && n > chunk)
+				n = chunk;
+			ssize_t w = send(sv[1], in + off, n, MSG_NOSIGNAL);
+			if (w > 0) {
+				off += (size_t)w;
+				progress = 1;
+			} else if (w < 0 && errno != EAGAIN && errno != EINTR) {
+				off = len;     /* the server side is gone */
+			}
+		}
+		/*
+		 * The client half-closes only once the server has gone quiet:
+		 * conn.c takes an end of input as the client going away and
+		 * drops what it has not yet flushed.
+		 */
+		if (off == len && !shut && idle >= IDLE_TURNS - 1) {
+			(void)shutdown(sv[1], SHUT_WR);
+			shut = 1;
+			progress = 1;
+		}
+		ev_run(conn_env.loop, EVRUN_NOWAIT);
+		progress |= tick();
+		for (;;) {
+			ssize_t r = recv(sv[1], rbuf, sizeof rbuf, 0);
+			if (r <= 0)
+				break;
+			if (nfirst < sizeof first) {
+				size_t k = sizeof first - nfirst < (size_t)r ?
+				    sizeof first - nfirst : (size_t)r;
+				memcpy(first + nfirst, rbuf, k);
+				nfirst += k;
+			}
+			got += (size_t)r;
+			if (dump)
+				(void)fwrite(rbuf, 1, (size_t)r, stderr);
+			progress = 1;
+		}
+		if (progress)
+			idle = 0;
+		else if (++idle >= IDLE_TURNS && shut)
+			break;
+	}
+	if (!closed)
+		conn_close_all();
+	/* Turn the loop once more so nothing stays registered on closed fds. */
+	ev_run(conn_env.loop, EVRUN_NOWAIT);
+	close(sv[1]);
+	cur = NULL;
+	script = NULL;
+
+	if (conn_env.nconns != 0 || atomic_load(&connections) != 0 ||
+	    atomic_load(&inflight) != 0) {
+		fprintf(stderr, "harness: accounting off after close: nconns=%u "
+		    "connections=%u inflight=%u\n", conn_env.nconns,
+		    (unsigned)atomic_load(&connections), (unsigned)atomic_load(&inflight));
+		abort();
+	}
+	if (nfirst > 0 && memcmp(first, "HTTP/1.", nfirst < 7 ? nfirst : 7) != 0) {
+		fprintf(stderr, "harness: response does not start with a status line\n");
+		abort();
+	}
+	return got;
+}
