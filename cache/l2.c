@@ -3,7 +3,9 @@
  *
  * Two hiredis 0.14 async connections share the worker's libev loop: "cmd"
  * carries GETEX, the store/delete script and this module's own PING and
- * heartbeat PUBLISH; "sub" is SUBSCRIBEd to the invalidation channel.
+ * heartbeat PUBLISH; "sub" is SUBSCRIBEd to the invalidation channel and
+ * to a heartbeat channel of its own (so heartbeats reach only their sender
+ * instead of every subscriber on every host).
  * hiredis 0.14 has no timeouts, so every connect and every command is
  * bounded by an ev_timer here, and a stuck connection is freed from that
  * timer and reconnected with jittered backoff.
@@ -141,6 +143,8 @@ struct l2 {
 	size_t		 prefix_len;
 	char		*channel;
 	size_t		 channel_len;
+	char		*ping_channel;
+	size_t		 ping_channel_len;
 	char		 host_hex[HOST_HEX + 1];
 	uint64_t	 host_id;
 	int64_t		 connect_timeout_ms, command_timeout_ms, breaker_window_ms;
@@ -214,6 +218,7 @@ destroy(struct l2 *l)
 	free(l->password);
 	free(l->prefix);
 	free(l->channel);
+	free(l->ping_channel);
 	free(l);
 }
 
@@ -765,8 +770,8 @@ sub_subscribe(struct conn *c)
 {
 	struct l2 *l = c->l;
 
-	if (redisAsyncCommand(c->ac, sub_reply, NULL, "SUBSCRIBE %b",
-	    l->channel, l->channel_len) != REDIS_OK)
+	if (redisAsyncCommand(c->ac, sub_reply, NULL, "SUBSCRIBE %b %b",
+	    l->channel, l->channel_len, l->ping_channel, l->ping_channel_len) != REDIS_OK)
 		conn_fail_later(c, "cannot queue SUBSCRIBE");
 }
 
@@ -855,7 +860,8 @@ sub_reply(redisAsyncContext *ac, void *reply, void *privdata)
 		return;
 	kind = rep->element[0];
 	enter(l);
-	if (strcasecmp(kind->str, "subscribe") == 0 && c->state == CONN_HANDSHAKE) {
+	if (strcasecmp(kind->str, "subscribe") == 0 && c->state == CONN_HANDSHAKE &&
+	    rep->element[2]->type == REDIS_REPLY_INTEGER && rep->element[2]->integer == 2) {
 		ev_timer_stop(l->loop, &c->connect_timer);
 		c->state = CONN_UP;
 		c->attempts = 0;
@@ -1019,8 +1025,8 @@ hb_timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
 {
 	struct l2 *l = w->data;
 	char msg[HOST_HEX + 32];
-	const char *argv[3] = { "PUBLISH", l->channel, msg };
-	size_t argvlen[3] = { 7, l->channel_len, 0 };
+	const char *argv[3] = { "PUBLISH", l->ping_channel, msg };
+	size_t argvlen[3] = { 7, l->ping_channel_len, 0 };
 
 	if (l->breaker != BREAKER_CLOSED || l->cmd.state != CONN_UP ||
 	    l->sub.state != CONN_UP)
@@ -1207,6 +1213,12 @@ l2_new(struct ev_loop *loop, const struct l2_config *cfg, const struct l2_hooks 
 		seed = (uint64_t)time(NULL) ^ ((uint64_t)getpid() << 32);
 	l->rng = seed | 1;
 	l->hb_base = l->hb_seq = rng_next(l) >> 2;
+	if (asprintf(&l->ping_channel, "%sping:%s:%016llx", prefix, l->host_hex,
+	    (unsigned long long)rng_next(l)) == -1) {
+		l->ping_channel = NULL;
+		goto fail;
+	}
+	l->ping_channel_len = strlen(l->ping_channel);
 
 	TAILQ_INIT(&l->pending);
 	conn_init(l, &l->cmd, "cmd");
