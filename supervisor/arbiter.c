@@ -24,6 +24,13 @@
 
 #define TICK_SECONDS 0.1
 #define BACKOFF_MAX_MS 10000
+/*
+ * A draining worker enforces graceful_timeout itself and kills its apps'
+ * process groups on the way out; the supervisor's SIGKILL comes this much
+ * later, as a backstop, so it does not race the worker's own deadline and
+ * leave CGI children orphaned.
+ */
+#define KILL_GRACE_MS 500
 
 static const char *reason_names[] = {
 	[WR_NONE] = "crash", [WR_DRAIN] = "drain", [WR_TIMEOUT] = "timeout", [WR_STOP] = "stop",
@@ -159,7 +166,7 @@ drain_worker(struct arbiter *a, int i, enum wexit_reason why)
 	if (w->exit_reason != WR_NONE || w->pid <= 0)
 		return;
 	w->exit_reason = why;
-	w->drain_deadline_ms = mono_ms() + a->cfg->graceful_timeout_ms;
+	w->drain_deadline_ms = mono_ms() + a->cfg->graceful_timeout_ms + KILL_GRACE_MS;
 	atomic_store(&slot_of(a, i)->state, WS_DRAINING);
 	log_worker(a, i, "draining", reason_names[why]);
 	if (kill(w->pid, SIGTERM) < 0 && errno != ESRCH)
@@ -438,7 +445,7 @@ arbiter_stop(struct arbiter *a, bool fast)
 		return;
 	a->stopping = true;
 	a->fast_stop = fast;
-	int64_t bound = fast ? 1000 : a->cfg->graceful_timeout_ms;
+	int64_t bound = fast ? 1000 : a->cfg->graceful_timeout_ms + KILL_GRACE_MS;
 	a->stop_deadline_ms = mono_ms() + bound;
 	log_info("shutdown", "state=%s timeout_ms=%lld", fast ? "fast" : "graceful", (long long)bound);
 	for (int i = 0; i < SHM_MAX_WORKERS; i++) {
