@@ -377,6 +377,14 @@ release(struct fconn *fc, bool keep)
 	fc->fr = NULL;
 	if (s == NULL)
 		return;
+	/*
+	 * An external server's processes are shared by every worker (php-fpm:
+	 * one connection per child at a time), so an idle kept connection
+	 * would pin one while other workers' connections wait in its backlog.
+	 * Keep it only to hand straight to a request waiting here.
+	 */
+	if (!fcgi_pool_spawned() && TAILQ_EMPTY(&fc_state.queue))
+		keep = false;
 	if (!fcgi_pool_release(s, true) || !keep) {
 		fconn_close(fc);
 		return;

@@ -37,7 +37,7 @@
 #define BACKOFF_MAX_MS 5000
 #define QUICK_DEATH_MS 1000     /* dying sooner than this after start backs off */
 #define TERM_GRACE_S 5.0        /* a recycled process that ignores SIGTERM */
-#define SHUTDOWN_WAIT_MS 1000
+#define SHUTDOWN_WAIT_MS 800      /* within the supervisor's fast-stop bound */
 #define CONNECT_TIMEOUT_MS 1000
 #define MAX_ARGS 64
 #define MAX_ENV 256
@@ -408,6 +408,10 @@ fcgi_pool_shutdown(void)
 		ev_timer_stop(pool.loop, &s->respawn);
 		ev_timer_stop(pool.loop, &s->term);
 		ev_child_stop(pool.loop, &s->child);
+		/* An app waiting on a kept connection only looks at SIGTERM once
+		 * it is back in accept: close the connection first. */
+		if (s->conn)
+			pool.hooks.lost(s);
 		kill_group(s->pid, SIGTERM);
 	}
 	/* The loop is over: nothing else will reap these. */
