@@ -221,5 +221,12 @@ main(int argc, char **argv)
 	listeners_close(&ls, mine);
 	if (arb.cfg->pidfile && mine)
 		unlink(arb.cfg->pidfile);
+	/* Freed so that a leak checker's report at exit shows real leaks only. */
+	if (arb.prev_cfg && arb.prev_cfg != arb.cfg) {
+		config_free(arb.prev_cfg);
+		free(arb.prev_cfg);
+	}
+	config_free(arb.cfg);
+	free(arb.cfg);
 	return rc;
 }
