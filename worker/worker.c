@@ -36,7 +36,7 @@ static struct {
 	size_t naccepts;
 	bool accepting;
 	ev_timer heartbeat, accept_retry, drain_timer;
-	ev_signal sig_term, sig_quit, sig_int, sig_usr1;
+	ev_signal sig_term, sig_quit, sig_int, sig_usr1, sig_orphaned;
 } w;
 
 static void
@@ -157,6 +157,13 @@ on_signal(struct ev_loop *loop, ev_signal *s, int revents)
 		conn_close_all();
 		exit_worker(0);
 		break;
+	case SIGUSR2:
+		/* The supervisor died: take our CGI process groups and app
+		 * processes down with us, which a plain SIGKILL could not. */
+		log_warn("worker", "state=exit id=%d reason=supervisor_gone", w.ctx->id);
+		conn_close_all();
+		exit_worker(1);
+		break;
 	case SIGUSR1:
 		log_open(w.ctx->cfg->error_log, w.ctx->cfg->access_log);
 		break;
@@ -183,8 +190,9 @@ worker_main(const struct worker_ctx *ctx)
 	w.ctx = ctx;
 	w.slot = &ctx->shm->sb->slots[ctx->slot];
 	log_set_worker(ctx->id);
-	/* Never outlive the supervisor. */
-	if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != parent)
+	/* Never outlive the supervisor: SIGUSR2 lets the worker clean up its
+	 * own children first; it is delivered while the loop below runs. */
+	if (prctl(PR_SET_PDEATHSIG, SIGUSR2) < 0 || getppid() != parent)
 		_exit(1);
 	ev_loop_destroy(EV_DEFAULT);
 	reset_signals();
@@ -228,6 +236,8 @@ worker_main(const struct worker_ctx *ctx)
 	ev_signal_start(w.loop, &w.sig_quit);
 	ev_signal_start(w.loop, &w.sig_int);
 	ev_signal_start(w.loop, &w.sig_usr1);
+	ev_signal_init(&w.sig_orphaned, on_signal, SIGUSR2);
+	ev_signal_start(w.loop, &w.sig_orphaned);
 
 	set_accepting(true);
 	atomic_store(&w.slot->heartbeat_ms, mono_ms());

@@ -277,12 +277,8 @@ class TestShutdown(LifecycleBase):
         d.proc.wait(5)
         wait_gone(workers, 2)
 
-    # The workers die with the supervisor (PR_SET_PDEATHSIG, SIGKILL), but a
-    # worker killed outright cannot kill its CGI children: the script and its
-    # process group are reparented and run on until they finish by
-    # themselves (here 10 s). Needs the supervisor or a subreaper to kill
-    # the workers' CGI process groups, or a softer death signal for workers.
-    @unittest.expectedFailure
+    # The workers' parent-death signal is one they handle: each kills its
+    # CGI process groups before it exits.
     def test_no_cgi_orphans_after_supervisor_sigkill(self):
         d = self.start(workers=2)
         t, res, _ = self.slow_request(d, 10)
