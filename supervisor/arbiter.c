@@ -40,6 +40,8 @@ static const char *reason_names[] = {
 
 static struct arbiter *the_arbiter;   /* for libev callbacks */
 
+static void rollout_failed(struct arbiter *a, const char *why);
+
 static struct worker_slot *
 slot_of(struct arbiter *a, int i)
 {
@@ -228,6 +230,9 @@ on_child(struct ev_loop *loop, ev_child *wc, int revents)
 				a->next_spawn_ms = mono_ms() + delay;
 				log_warn("worker", "state=backoff id=%d delay_ms=%lld streak=%d", i + 1,
 				    (long long)delay, a->fail_streak);
+				/* Replacements of a rollout that keep dying will not get better. */
+				if (a->prev_cfg && w->generation == a->generation && a->fail_streak >= 3)
+					rollout_failed(a, "replacements keep dying at start");
 			}
 		}
 		shm_retire_counters(a->shm->sb, slot_of(a, i));
@@ -249,11 +254,10 @@ outdated(struct arbiter *a, int i)
 }
 
 static void
-rollout_failed(struct arbiter *a, int i)
+rollout_failed(struct arbiter *a, const char *why)
 {
-	log_error("reload", "result=failed id=%d pid=%d generation=%u reason=\"replacement not ready within %lld ms\" note=\"rollout stopped, the previous workers keep serving\"",
-	    i + 1, (int)a->w[i].pid, a->w[i].generation, (long long)(a->w[i].ready_deadline_ms - a->w[i].spawned_ms));
-	kill_worker(a, i, WR_NOT_READY, SIGKILL);
+	log_error("reload", "result=failed generation=%u reason=\"%s\" note=\"rollout stopped, the fleet returns to the previous config\"",
+	    a->generation, why);
 	a->failed_generation = a->generation;
 	if (a->prev_cfg) {
 		/* Go back to the config the untouched workers run, so the fleet
@@ -263,6 +267,9 @@ rollout_failed(struct arbiter *a, int i)
 		a->cfg = a->prev_cfg;
 		a->prev_cfg = NULL;
 		a->generation = a->prev_generation;
+		a->target = a->cfg->workers;
+		a->fail_streak = 0;
+		a->next_spawn_ms = 0;
 	}
 }
 
@@ -284,11 +291,13 @@ tick(struct arbiter *a)
 		}
 		if (st == WS_STARTING && w->exit_reason == WR_NONE) {
 			if (now > w->ready_deadline_ms) {
-				if (w->generation == a->generation && a->generation != a->prev_generation &&
-				    a->prev_cfg != NULL)
-					rollout_failed(a, i);
-				else
-					kill_worker(a, i, WR_NOT_READY, SIGKILL);
+				kill_worker(a, i, WR_NOT_READY, SIGKILL);
+				if (w->generation == a->generation && a->prev_cfg != NULL) {
+					char why[96];
+					snprintf(why, sizeof why, "replacement not ready within %lld ms",
+					    (long long)(w->ready_deadline_ms - w->spawned_ms));
+					rollout_failed(a, why);
+				}
 			} else {
 				starting = i;
 			}
