@@ -107,6 +107,6 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	app.outlen = size - 2;
 	app.chunk = pieces[data[1] & 7];
 	app.deferred = (data[1] & 8) != 0;
-	harness_run((const uint8_t *)requests, sizeof requests - 1, 0, &app);
+	harness_run((const uint8_t *)requests, sizeof requests - 1, 0, &app, 0);
 	return 0;
 }

@@ -6,8 +6,9 @@
  * keep-alive, the response writer and the app output path all run as in
  * a worker.
  *
- * Byte 0 picks how the client's bytes are split across reads; the rest is
- * the stream. It must not assume anything about the answers beyond what
+ * Byte 0 picks how the client's bytes are split across reads (bits 0-2)
+ * and whether the timeouts fire before the client closes (bit 3); the
+ * rest is the stream. It must not assume anything about the answers beyond what
  * harness.c checks (accounting, a status line first).
  */
 #include "config.h"
@@ -39,10 +40,12 @@ int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	size_t chunk;
+	int expire;
 
 	if (size < 1)
 		return 0;
 	chunk = chunks[data[0] & 7];
+	expire = (data[0] & 8) != 0;
 	data++;
 	size--;
 	/* One byte per loop turn costs a few syscalls; keep long inputs fast. */
@@ -52,6 +55,6 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	/* The strict pass alone, on exactly the bytes given. */
 	(void)http_head_check((const char *)data, size);
 
-	harness_run(data, size, chunk, NULL);
+	harness_run(data, size, chunk, NULL, expire);
 	return 0;
 }

@@ -39,10 +39,13 @@ struct config *harness_config(void);
  * Runs one connection: in is written to the client end in pieces of chunk
  * bytes (0: all at once) with loop turns between them, then the client
  * half-closes and the loop runs until the connection goes or stops making
- * progress. Whatever remains is dropped as on a fast stop. Aborts when the
+ * progress. With expire, the clock first jumps an hour once the server is
+ * quiet, so every timeout (408, keep-alive, request) fires before the
+ * client closes. Whatever remains is dropped as on a fast stop. Aborts when the
  * worker's accounting is off afterwards or a response does not start with
  * a status line. Returns the number of response bytes read back.
  */
-size_t harness_run(const uint8_t *in, size_t len, size_t chunk, const struct harness_app *app);
+size_t harness_run(const uint8_t *in, size_t len, size_t chunk, const struct harness_app *app,
+    int expire);
 
 #endif

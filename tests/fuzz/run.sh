@@ -119,9 +119,12 @@ run_one() {
 	if "$work/bin/fuzz_$t" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 \
 	    -print_final_stats=1 -artifact_prefix="$work/crashes/$t/" $dict \
 	    "$work/corpus/$t" "$fuzzdir/corpus/$t" >"$log" 2>&1; then
-		printf 'fuzz %-8s ok    %s\n' "$t" \
-		    "$(grep -E '^stat::(number_of_executed_units|average_exec_per_sec|new_units_added)' "$log" |
-		    sed 's/^stat:://; s/: */=/' | tr '\n' ' ')$(grep -Eo 'cov: [0-9]+' "$log" | tail -n 1)"
+		printf 'fuzz %-8s ok   execs=%s exec/s=%s cov=%s ft=%s corpus=%s\n' "$t" \
+		    "$(sed -n 's/^stat::number_of_executed_units: *//p' "$log")" \
+		    "$(sed -n 's/^stat::average_exec_per_sec: *//p' "$log")" \
+		    "$(sed -n 's/.*DONE *cov: \([0-9]*\).*/\1/p' "$log")" \
+		    "$(sed -n 's/.*DONE .* ft: \([0-9]*\).*/\1/p' "$log")" \
+		    "$(sed -n 's/.*DONE .* corp: \([^ ]*\).*/\1/p' "$log")"
 	else
 		printf 'fuzz %-8s FAILED (log %s)\n' "$t" "$log" >&2
 		grep -E 'ERROR|SUMMARY|Test unit written' "$log" >&2 || tail -n 30 "$log" >&2
