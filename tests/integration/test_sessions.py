@@ -10,7 +10,7 @@ import subprocess
 import time
 import unittest
 
-from harness import CGI_DIR, Drover, free_port, request, wait_until
+from harness import BUILDDIR, CGI_DIR, Drover, free_port, request, wait_until
 
 REDIS = "/usr/bin/redis-server"
 SECRET = "DROVER_SECRET_KEYS"
@@ -303,6 +303,41 @@ class RedisSessions(unittest.TestCase):
         self.assertIn("result=conflict", a.read_log())
         self.assertEqual(int.from_bytes(self.redis.cmd("GET", key)[8:16], "big"), 100,
                          "the loser's write must not replace the winner's")
+
+FCGI_COUNTER = os.path.join(BUILDDIR, "examples", "fastcgi", "counter")
+
+
+@unittest.skipUnless(os.path.exists(FCGI_COUNTER), "FastCGI counter example not built (libfcgi-dev)")
+class FastCGISessions(unittest.TestCase):
+    """The same protocol as FastCGI params; the app keeps live objects."""
+
+    def tearDown(self):
+        self.d.stop()
+
+    def counter(self, v):
+        st, _, body = v.get("/")
+        self.assertEqual(st, 200, body)
+        m = re.search(r"count=(\d+) status=(\w+) version=(\d+) object=(\w+)", body)
+        return int(m.group(1)), m.group(2), int(m.group(3)), m.group(4)
+
+    def test_live_object_reused_while_current(self):
+        self.d = Drover(workers=1, cgi=None, args=["--fastcgi", FCGI_COUNTER]).wait_ready(1)
+        v = Visitor(self.d.port)
+        self.assertEqual(self.counter(v), (1, "miss", 0, "fresh"))
+        self.assertEqual(self.counter(v), (2, "hit", 1, "live"))
+        self.assertEqual(self.counter(v), (3, "hit", 2, "live"))
+
+    def test_count_exact_across_workers_and_app_restarts(self):
+        self.d = Drover(workers=3, cgi=None, args=["--fastcgi", FCGI_COUNTER]).wait_ready(3)
+        v = Visitor(self.d.port)
+        for i in range(1, 21):
+            self.assertEqual(self.counter(v)[0], i)
+        for pid in self.d.worker_pids():
+            os.kill(pid, signal.SIGKILL)
+        wait_until(lambda: len(self.d.worker_pids()) == 3, 20)
+        c, status, _, obj = self.counter(v)
+        self.assertEqual((c, status, obj), (21, "hit", "rebuilt"))
+
 
 if __name__ == "__main__":
     unittest.main()
