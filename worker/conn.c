@@ -35,6 +35,9 @@
 #define OUT_LOW (64 * 1024)
 #define OUT_LIMIT (4 * 1024 * 1024)
 
+/* How long an idle keep-alive connection of a draining worker stays open. */
+#define DRAIN_GRACE_MS 250
+
 enum cstate { CS_IDLE = 0, CS_HEAD, CS_BODY, CS_APP, CS_CLOSING };
 
 struct conn {
@@ -271,6 +274,16 @@ on_timer(struct ev_loop *loop, ev_timer *t, int revents)
 			buf_init(&c->req->ah.raw, 1);
 			resp_simple(c->req, 408, "request head not received in time");
 		}
+		break;
+	case CS_IDLE:
+		if (buf_used(&c->out) > 0) {
+			/* The last response is still going out: close after it. */
+			c->state = CS_CLOSING;
+			stop_reading(c);
+			arm_timer(c, conn_env.cfg->keepalive_timeout_ms);
+			break;
+		}
+		conn_close(c);
 		break;
 	default:
 		conn_close(c);
@@ -744,7 +757,10 @@ conn_request_done(struct conn *c)
 		if (len > 0)
 			log_access(line, (size_t)len < sizeof line ? (size_t)len : sizeof line - 1);
 	}
-	bool keep = req->keep_alive && !req->resp_failed && !conn_env.draining;
+	/* A response that went out without Connection: close leaves the
+	 * connection open even in a drain: the client may already be sending
+	 * its next request, which gets a short grace and Connection: close. */
+	bool keep = req->keep_alive && !req->resp_failed;
 	request_free(c);
 	c->requests++;
 	c->app_paused = false;
@@ -756,7 +772,7 @@ conn_request_done(struct conn *c)
 		return;
 	}
 	c->state = CS_IDLE;
-	arm_timer(c, conn_env.cfg->keepalive_timeout_ms);
+	arm_timer(c, conn_env.draining ? DRAIN_GRACE_MS : conn_env.cfg->keepalive_timeout_ms);
 	start_reading(c);
 	if (c->busy == 0 && buf_used(&c->in) > 0)
 		process(c);
@@ -832,14 +848,11 @@ conn_drain_all(void)
 		 * Connection: close), bounded by header_timeout. */
 		if (c->state != CS_IDLE || buf_used(&c->in) > 0 || c->requests == 0)
 			continue;
-		if (buf_used(&c->out) > 0) {
-			/* The last response is not all out yet (a chunked body's
-			 * terminator, say): close once flush has written it. */
-			c->state = CS_CLOSING;
-			stop_reading(c);
-		} else {
-			conn_close(c);
-		}
+		/* Closing at once would race a request already on the wire (the
+		 * client would see a reset) and could cut the end of a response
+		 * still queued; on_timer closes after a short grace, and after
+		 * the output is flushed. */
+		arm_timer(c, DRAIN_GRACE_MS);
 	}
 }
 
