@@ -97,6 +97,12 @@ handle(struct admin_conn *c)
 		respond(c, 404, "text/plain", &body);
 	}
 	buf_free(&body);
+	if (strcmp(method, "HEAD") == 0) {
+		/* Same head, Content-Length included, but no body. */
+		char *end = memmem(buf_head(&c->out), buf_used(&c->out), "\r\n\r\n", 4);
+		if (end)
+			c->out.len = (size_t)(end + 4 - c->out.data);
+	}
 	ev_io_stop(c->ad->loop, &c->io);
 	ev_io_init(&c->io, on_write, c->io.fd, EV_WRITE);
 	c->io.data = c;

@@ -204,6 +204,30 @@ class AdminEndpointTest(unittest.TestCase):
         self.assertEqual(admin_get(self.d.admin_port, "/nope")[0], 404)
         self.assertEqual(admin_get(self.d.admin_port, "/metricsx")[0], 404)
 
+    def test_head_has_no_body(self):
+        import http.client
+        c = http.client.HTTPConnection("127.0.0.1", self.d.admin_port, timeout=5)
+        try:
+            c.request("HEAD", "/metrics")
+            r = c.getresponse()
+            self.assertEqual(r.status, 200)
+            self.assertGreater(int(r.getheader("Content-Length")), 0)
+            self.assertEqual(r.read(), b"")
+        finally:
+            c.close()
+        s = socket.create_connection(("127.0.0.1", self.d.admin_port), timeout=5)
+        try:
+            s.sendall(b"HEAD /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+            data = b""
+            while True:
+                b = s.recv(4096)
+                if not b:
+                    break
+                data += b
+        finally:
+            s.close()
+        self.assertTrue(data.endswith(b"\r\n\r\n"), data)
+
     def test_admin_request_size_is_bounded(self):
         s = socket.create_connection(("127.0.0.1", self.d.admin_port), timeout=5)
         try:
@@ -249,6 +273,17 @@ class DroverctlTest(unittest.TestCase):
         st = os.stat(self.d.sock)
         self.assertTrue(stat.S_ISSOCK(st.st_mode))
         self.assertEqual(stat.S_IMODE(st.st_mode), 0o600)
+
+    @unittest.skipUnless(os.geteuid() == 0, "needs root to drop privileges")
+    def test_socket_owned_by_the_service_user(self):
+        import pwd
+        nobody = pwd.getpwnam("nobody")
+        self.d.stop()
+        self.d = Ctl(workers=1, sets=["server.user=nobody"]).wait_ready(1)
+        st = os.stat(self.d.sock)
+        self.assertEqual(st.st_uid, nobody.pw_uid)
+        self.assertEqual(stat.S_IMODE(st.st_mode), 0o600)
+        self.assertEqual(self.d.ctl("status")[0], 0)
 
     def test_status_table(self):
         request(self.d.port, path="/hello.cgi")
