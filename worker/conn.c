@@ -305,6 +305,13 @@ static int
 on_header_field(http_parser *p, const char *at, size_t len)
 {
 	struct request *req = ((struct conn *)p->data)->req;
+	/*
+	 * Trailer fields of a chunked body are dropped (RFC 9112 §7.1.2): they
+	 * were never validated, and they point into c->in, which is reused and
+	 * reallocated while the request is still alive.
+	 */
+	if (((struct conn *)p->data)->state == CS_BODY)
+		return 0;
 	if (req->nhdr >= REQ_MAX_HEADERS)
 		return -1;
 	req->hdr[req->nhdr].name = at;
@@ -319,6 +326,8 @@ static int
 on_header_value(http_parser *p, const char *at, size_t len)
 {
 	struct request *req = ((struct conn *)p->data)->req;
+	if (((struct conn *)p->data)->state == CS_BODY)
+		return 0;                    /* a trailer field: see on_header_field */
 	if (req->nhdr == 0)
 		return -1;
 	req->hdr[req->nhdr - 1].value = at;
