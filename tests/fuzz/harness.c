@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include <ev.h>
+#include <http_parser.h>
 
 #include "common/log.h"
 #include "conf/config.h"
@@ -31,6 +32,7 @@
 
 #define MAX_TURNS 4096
 #define IDLE_TURNS 3
+#define OUT_KEEP (1024 * 1024)
 
 static struct config cfg;
 static struct worker_counters counters;
@@ -50,6 +52,11 @@ static const uint8_t *pend_out;
 static size_t pend_len, pend_pos, pend_chunk;
 static int pend_deferred;
 static uint8_t *echo;
+
+/* What the client read back, for the strict check. */
+static char *outbuf;
+static size_t outlen;
+static int outfull;
 
 static const char default_head[] =
     "Status: 200 OK\r\nContent-Type: text/plain\r\nX-Stub: 1\r\n\r\n";
@@ -150,8 +157,9 @@ stub_start(struct request *req)
 			memcpy(echo + hlen, buf_head(&req->body), blen);
 		pend_out = echo;
 		pend_len = hlen + blen;
-		pend_chunk = 0;
 		pend_deferred = strncmp(path, "/slow", 5) == 0;
+		/* A slow app answers over several turns, so reads happen meanwhile. */
+		pend_chunk = pend_deferred ? 16 : 0;
 	}
 	pend_pos = 0;
 	if (pend_deferred)
@@ -219,6 +227,8 @@ harness_init(void (*tune)(struct config *))
 	log_set_level(LOG_DEBUG);
 
 	dump = getenv("FUZZ_DUMP") != NULL;
+	if ((outbuf = malloc(OUT_KEEP)) == NULL)
+		abort();
 	conn_env.loop = ev_loop_new(EVBACKEND_POLL | EVFLAG_NOENV);
 	if (conn_env.loop == NULL)
 		abort();
@@ -231,17 +241,111 @@ harness_init(void (*tune)(struct config *))
 	conn_env.on_close = on_close;
 }
 
+/* Reads what the server sent; returns the bytes read. */
+static size_t
+drain(int fd)
+{
+	char rbuf[65536];
+	size_t got = 0;
+
+	for (;;) {
+		ssize_t r = recv(fd, rbuf, sizeof rbuf, 0);
+		if (r <= 0)
+			break;
+		got += (size_t)r;
+		if (dump)
+			(void)fwrite(rbuf, 1, (size_t)r, stderr);
+		if (outlen + (size_t)r <= OUT_KEEP) {
+			memcpy(outbuf + outlen, rbuf, (size_t)r);
+			outlen += (size_t)r;
+		} else {
+			outfull = 1;
+		}
+	}
+	return got;
+}
+
+struct resp_state {
+	int complete;               /* a message just ended */
+	int last_keep_alive;
+};
+
+static int
+on_resp_complete(http_parser *p)
+{
+	struct resp_state *rs = p->data;
+
+	rs->complete = 1;
+	rs->last_keep_alive = http_should_keep_alive(p);
+	http_parser_pause(p, 1);
+	return 0;
+}
+
+static const http_parser_settings resp_settings = {
+	.on_message_complete = on_resp_complete,
+};
+
+/*
+ * The client's view: the bytes must parse as a sequence of HTTP/1.x
+ * responses, and nothing may follow one that said the connection closes
+ * (a 400 for a smuggling-shaped request must be the last word).
+ */
+static void
+strict_check(void)
+{
+	http_parser p;
+	struct resp_state rs;
+	size_t pos = 0;
+
+	if (outfull)
+		return;
+	memset(&rs, 0, sizeof rs);
+	http_parser_init(&p, HTTP_RESPONSE);
+	p.data = &rs;
+	while (pos < outlen) {
+		size_t used = http_parser_execute(&p, &resp_settings, outbuf + pos, outlen - pos);
+		enum http_errno e = HTTP_PARSER_ERRNO(&p);
+
+		pos += used;
+		if (e == HPE_PAUSED) {
+			http_parser_pause(&p, 0);
+			if (!rs.last_keep_alive && pos < outlen) {
+				fprintf(stderr, "harness: %zu bytes after a response that "
+				    "closes the connection\n", outlen - pos);
+				abort();
+			}
+			rs.complete = 0;
+			continue;
+		}
+		if (e != HPE_OK) {
+			fprintf(stderr, "harness: response stream does not parse at byte "
+			    "%zu: %s\n", pos, http_errno_description(e));
+			abort();
+		}
+		if (used == 0)
+			break;
+	}
+	/* End of stream: completes a close-delimited body, or is a cut. */
+	http_parser_execute(&p, &resp_settings, NULL, 0);
+	if (HTTP_PARSER_ERRNO(&p) != HPE_OK && HTTP_PARSER_ERRNO(&p) != HPE_PAUSED) {
+		fprintf(stderr, "harness: response stream cut short: %s\n",
+		    http_errno_description(HTTP_PARSER_ERRNO(&p)));
+		abort();
+	}
+}
+
 size_t
 harness_run(const uint8_t *in, size_t len, size_t chunk, const struct harness_app *app,
-    int expire)
+    int flags)
 {
-	char rbuf[65536], first[8];
-	size_t off = 0, got = 0, nfirst = 0;
+	size_t off = 0;
 	int sv[2], shut = 0, idle = 0, expired = 0;
 
 	script = app;
 	cur = NULL;
 	closed = 0;
+	outlen = 0;
+	outfull = 0;
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sv) != 0)
 		abort();
 	if (conn_new(sv[0]) == NULL)
@@ -267,7 +371,7 @@ harness_run(const uint8_t *in, size_t len, size_t chunk, const struct harness_ap
 		 * conn.c takes an end of input as the client going away and
 		 * drops what it has not yet flushed.
 		 */
-		if (expire && !expired && off == len && idle >= IDLE_TURNS - 1) {
+		if ((flags & HARNESS_EXPIRE) && !expired && off == len && idle >= IDLE_TURNS - 1) {
 			/* Every timer the connection armed is now overdue. */
 			skew_ns += (int64_t)3600 * 1000000000;
 			ev_now_update(conn_env.loop);
@@ -280,21 +384,8 @@ harness_run(const uint8_t *in, size_t len, size_t chunk, const struct harness_ap
 		}
 		ev_run(conn_env.loop, EVRUN_NOWAIT);
 		progress |= tick();
-		for (;;) {
-			ssize_t r = recv(sv[1], rbuf, sizeof rbuf, 0);
-			if (r <= 0)
-				break;
-			if (nfirst < sizeof first) {
-				size_t k = sizeof first - nfirst < (size_t)r ?
-				    sizeof first - nfirst : (size_t)r;
-				memcpy(first + nfirst, rbuf, k);
-				nfirst += k;
-			}
-			got += (size_t)r;
-			if (dump)
-				(void)fwrite(rbuf, 1, (size_t)r, stderr);
+		if (drain(sv[1]) > 0)
 			progress = 1;
-		}
 		if (progress)
 			idle = 0;
 		else if (++idle >= IDLE_TURNS && shut)
@@ -304,6 +395,7 @@ harness_run(const uint8_t *in, size_t len, size_t chunk, const struct harness_ap
 		conn_close_all();
 	/* Turn the loop once more so nothing stays registered on closed fds. */
 	ev_run(conn_env.loop, EVRUN_NOWAIT);
+	(void)drain(sv[1]);
 	close(sv[1]);
 	cur = NULL;
 	script = NULL;
@@ -315,9 +407,11 @@ harness_run(const uint8_t *in, size_t len, size_t chunk, const struct harness_ap
 		    (unsigned)atomic_load(&connections), (unsigned)atomic_load(&inflight));
 		abort();
 	}
-	if (nfirst > 0 && memcmp(first, "HTTP/1.", nfirst < 7 ? nfirst : 7) != 0) {
+	if (outlen > 0 && memcmp(outbuf, "HTTP/1.", outlen < 7 ? outlen : 7) != 0) {
 		fprintf(stderr, "harness: response does not start with a status line\n");
 		abort();
 	}
-	return got;
+	if (flags & HARNESS_STRICT)
+		strict_check();
+	return outlen;
 }

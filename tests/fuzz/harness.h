@@ -35,17 +35,23 @@ struct harness_app {
 void harness_init(void (*tune)(struct config *));
 struct config *harness_config(void);
 
+#define HARNESS_EXPIRE 1        /* let every timeout fire before the client closes */
+#define HARNESS_STRICT 2        /* the output must parse as well-framed responses */
+
 /*
  * Runs one connection: in is written to the client end in pieces of chunk
  * bytes (0: all at once) with loop turns between them, then the client
  * half-closes and the loop runs until the connection goes or stops making
- * progress. With expire, the clock first jumps an hour once the server is
+ * progress. With HARNESS_EXPIRE, the clock first jumps an hour once the server is
  * quiet, so every timeout (408, keep-alive, request) fires before the
  * client closes. Whatever remains is dropped as on a fast stop. Aborts when the
  * worker's accounting is off afterwards or a response does not start with
- * a status line. Returns the number of response bytes read back.
+ * a status line; with HARNESS_STRICT, also when the bytes read back do
+ * not parse as HTTP/1.x responses or anything follows one that closes the
+ * connection (not for HEAD, whose answers only the request can frame).
+ * Returns the number of response bytes read back.
  */
 size_t harness_run(const uint8_t *in, size_t len, size_t chunk, const struct harness_app *app,
-    int expire);
+    int flags);
 
 #endif
