@@ -314,13 +314,10 @@ upgrade_adopt_shm(struct shm_region *r, char *err, size_t errlen)
 	sb->magic = SHM_MAGIC;
 	sb->host_id = old->host_id;
 	memcpy(sb->session_secret, old->session_secret, sizeof sb->session_secret);
-	atomic_store(&sb->restarts_crash, atomic_load(&old->restarts_crash));
-	atomic_store(&sb->restarts_timeout, atomic_load(&old->restarts_timeout));
-	atomic_store(&sb->restarts_max_requests, atomic_load(&old->restarts_max_requests));
-	atomic_store(&sb->restarts_reload, atomic_load(&old->restarts_reload));
-	/* Counters carry on from where the old supervisor's stood, so the
-	 * exported totals keep rising across the upgrade. */
-	shm_sum_counters(old, &sb->retired);
+	/* Counters start from zero, as after a restart: the old supervisor's
+	 * keep moving while it drains, and the memfd's scoreboard part is the
+	 * first supervisor's, stale after a second upgrade. Prometheus reads
+	 * the drop as a counter reset. */
 	r->base = base;
 	r->size = (size_t)st.st_size;
 	r->fd = up.shm;

@@ -23,9 +23,12 @@
  * supervisor maps the inherited memfd and uses its cache part unchanged, so
  * every L1 entry and lock survives; but it gets a fresh scoreboard of its
  * own (anonymous shared memory), because the old supervisor's workers keep
- * writing theirs while they drain. The host id, session secret and restart
- * counters are copied over. The memfd handed on by a later upgrade is the
- * same one, so the layout holds across any number of upgrades.
+ * writing theirs while they drain. The host id and session secret are
+ * copied over (they never change, so the memfd's scoreboard part holds them
+ * after any number of upgrades); the counters start from zero, which
+ * Prometheus reads as a counter reset, as after a restart. The memfd
+ * handed on by a later upgrade is the same one, so the layout holds across
+ * any number of upgrades.
  *
  * Listeners are adopted as passed: a changed [server] bind takes effect at
  * a restart, not an upgrade.
