@@ -131,11 +131,14 @@ main(int argc, char **argv)
 	}
 	struct config *cfg = calloc(1, sizeof *cfg);
 	if (cfg == NULL || config_build(cfg, &cli, err, sizeof err) < 0) {
-		fprintf(stderr, "%s\n", err);
+		fprintf(stderr, "%s\n", cfg ? err : "drover: out of memory");
+		free(cfg);
 		return 2;
 	}
 	if (cli.check_only) {
 		printf("drover: configuration %s is valid\n", cfg->file ? cfg->file : "(flags only)");
+		config_free(cfg);
+		free(cfg);
 		return 0;
 	}
 	log_set_level(cfg->log_level);
