@@ -13,13 +13,13 @@
 #include <ev.h>
 
 #include "common/util.h"
+#include "supervisor/oneshot.h"
 
 struct arbiter;
 
 struct admin {
-	int fd;
-	ev_io io;
-	struct ev_loop *loop;
+	int fd;                  /* -1 when the endpoint is off */
+	struct oneshot os;
 	struct arbiter *arb;
 };
 

@@ -30,32 +30,10 @@
 #define CTL_MAX_CONNS 16
 #define CTL_OUT_MAX (8 << 20)
 
-struct ctl_conn {
-	ev_io io;
-	ev_timer timer;
-	struct control *ctl;
-	char line[CTL_LINE_MAX];
-	size_t len;
-	struct buf out;
-};
-
-static int nconns;
-
 static const char *const state_names[] = {
 	[WS_FREE] = "free", [WS_STARTING] = "starting", [WS_READY] = "ready",
 	[WS_DRAINING] = "draining", [WS_GONE] = "gone",
 };
-
-static void
-conn_close(struct ctl_conn *c)
-{
-	ev_io_stop(c->ctl->loop, &c->io);
-	ev_timer_stop(c->ctl->loop, &c->timer);
-	close(c->io.fd);
-	buf_free(&c->out);
-	free(c);
-	nconns--;
-}
 
 static void
 fmt_age(char *out, size_t cap, int64_t ms)
@@ -206,86 +184,24 @@ execute(struct control *ctl, char *line, struct buf *out)
 	buf_free(&body);
 }
 
-static void
-on_write(struct ev_loop *loop, ev_io *w, int revents)
+static bool
+line_complete(const char *req, size_t len)
 {
-	struct ctl_conn *c = w->data;
-	while (buf_used(&c->out) > 0) {
-		ssize_t n = write(w->fd, buf_head(&c->out), buf_used(&c->out));
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0 && errno == EAGAIN)
-			return;
-		if (n <= 0)
-			break;
-		buf_consume(&c->out, (size_t)n);
-	}
-	conn_close(c);
+	return memchr(req, '\n', len) != NULL;
 }
 
 static void
-on_read(struct ev_loop *loop, ev_io *w, int revents)
+handle(void *arg, char *req, size_t len, bool overflow, struct buf *out)
 {
-	struct ctl_conn *c = w->data;
-	ssize_t n = read(w->fd, c->line + c->len, sizeof c->line - 1 - c->len);
-	if (n < 0 && (errno == EAGAIN || errno == EINTR))
-		return;
-	if (n <= 0) {
-		conn_close(c);
+	char *nl = memchr(req, '\n', len);
+	if (overflow || nl == NULL) {
+		buf_printf(out, "error: command too long\n");
 		return;
 	}
-	c->len += (size_t)n;
-	c->line[c->len] = '\0';
-	char *nl = strchr(c->line, '\n');
-	if (nl == NULL && c->len < sizeof c->line - 1)
-		return;
-	if (nl == NULL) {
-		buf_printf(&c->out, "error: command too long\n");
-	} else {
-		*nl = '\0';
-		if (nl > c->line && nl[-1] == '\r')
-			nl[-1] = '\0';
-		execute(c->ctl, c->line, &c->out);
-	}
-	ev_io_stop(loop, &c->io);
-	ev_io_init(&c->io, on_write, c->io.fd, EV_WRITE);
-	c->io.data = c;
-	ev_io_start(loop, &c->io);
-}
-
-static void
-on_timeout(struct ev_loop *loop, ev_timer *t, int revents)
-{
-	conn_close(t->data);
-}
-
-static void
-on_accept(struct ev_loop *loop, ev_io *w, int revents)
-{
-	struct control *ctl = w->data;
-	for (;;) {
-		int fd = accept4(w->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
-		if (fd < 0)
-			return;
-		if (nconns >= CTL_MAX_CONNS) {
-			close(fd);
-			continue;
-		}
-		struct ctl_conn *c = calloc(1, sizeof *c);
-		if (c == NULL) {
-			close(fd);
-			return;
-		}
-		nconns++;
-		c->ctl = ctl;
-		buf_init(&c->out, CTL_OUT_MAX);
-		ev_io_init(&c->io, on_read, fd, EV_READ);
-		c->io.data = c;
-		ev_io_start(loop, &c->io);
-		ev_timer_init(&c->timer, on_timeout, CTL_TIMEOUT, 0);
-		c->timer.data = c;
-		ev_timer_start(loop, &c->timer);
-	}
+	*nl = '\0';
+	if (nl > req && nl[-1] == '\r')
+		nl[-1] = '\0';
+	execute(arg, req, out);
 }
 
 /* An inherited socket is reused only if it is bound to the configured path. */
@@ -345,7 +261,7 @@ control_start(struct control *c, struct arbiter *arb, struct ev_loop *loop, char
 {
 	memset(c, 0, sizeof *c);
 	c->fd = -1;
-	c->loop = loop;
+	c->os.fd = -1;
 	c->arb = arb;
 	const char *path = arb->cfg->control_socket;
 	int inherited = upgrade_take_fd("control");
@@ -371,9 +287,14 @@ control_start(struct control *c, struct arbiter *arb, struct ev_loop *loop, char
 			return -1;
 		}
 	}
-	ev_io_init(&c->io, on_accept, c->fd, EV_READ);
-	c->io.data = c;
-	ev_io_start(loop, &c->io);
+	c->os.req_max = CTL_LINE_MAX;
+	c->os.timeout = CTL_TIMEOUT;
+	c->os.max_conns = CTL_MAX_CONNS;
+	c->os.out_max = CTL_OUT_MAX;
+	c->os.complete = line_complete;
+	c->os.handle = handle;
+	c->os.arg = c;
+	oneshot_start(&c->os, loop, c->fd);
 	return 0;
 }
 
@@ -381,8 +302,7 @@ void
 control_stop(struct control *c, bool remove_file)
 {
 	if (c->fd >= 0) {
-		ev_io_stop(c->loop, &c->io);
-		close(c->fd);
+		oneshot_stop(&c->os);
 		c->fd = -1;
 		if (remove_file && c->path)
 			unlink(c->path);

@@ -22,13 +22,14 @@
 
 #include <ev.h>
 
+#include "supervisor/oneshot.h"
+
 struct arbiter;
 
 struct control {
 	int fd;               /* -1 when no control_socket is configured */
 	char *path;
-	ev_io io;
-	struct ev_loop *loop;
+	struct oneshot os;
 	struct arbiter *arb;
 };
 

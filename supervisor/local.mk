@@ -1,6 +1,6 @@
 libdrover_a_SOURCES += supervisor/shm.c supervisor/shm.h supervisor/listeners.c \
 	supervisor/listeners.h supervisor/arbiter.c supervisor/arbiter.h \
-	supervisor/admin.c supervisor/admin.h supervisor/metrics.c \
+	supervisor/admin.c supervisor/admin.h supervisor/oneshot.c supervisor/oneshot.h supervisor/metrics.c \
 	supervisor/control.c supervisor/control.h supervisor/notify.c supervisor/notify.h \
 	supervisor/upgrade.c supervisor/upgrade.h
 sbin_PROGRAMS += drover
