@@ -30,5 +30,7 @@ void admin_stop(struct admin *ad);
 void metrics_render(struct arbiter *arb, struct buf *out);
 void status_render_json(struct arbiter *arb, struct buf *out);
 int healthz_ok(struct arbiter *arb);
+/* Whether any serving worker has Redis up, and whether any has its breaker open. */
+void redis_state(struct arbiter *arb, int *up, int *open);
 
 #endif

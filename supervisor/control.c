@@ -53,17 +53,8 @@ static const char *
 redis_summary(struct arbiter *a)
 {
 	bool configured = a->cfg->redis_url != NULL && a->cfg->redis_url[0] != '\0';
-	bool up = false, open = false;
-	for (int i = 0; i < SHM_MAX_WORKERS; i++) {
-		struct worker_slot *s = &a->shm->sb->slots[i];
-		int st = atomic_load(&s->state);
-		if (st != WS_READY && st != WS_DRAINING)
-			continue;
-		if (atomic_load(&s->redis_up) == 1)
-			up = true;
-		if (atomic_load(&s->breaker_open))
-			open = true;
-	}
+	int up, open;
+	redis_state(a, &up, &open);
 	if (!configured)
 		return "not configured";
 	if (open)

@@ -24,7 +24,7 @@ head(struct buf *o, const char *name, const char *type, const char *help)
 	buf_printf(o, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
 }
 
-static void
+void
 redis_state(struct arbiter *arb, int *up, int *open)
 {
 	*up = 0;
