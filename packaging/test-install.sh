@@ -188,7 +188,7 @@ elif ! command -v rpm >/dev/null 2>&1; then
 else
 	normalize() {
 		sed -e 's#^/lib/systemd/system/#/usr/lib/systemd/system/#' \
-		    -e 's#^\(/usr/share/man/.*\)\.\(gz\|xz\|bz2\|zst\)$#\1#' |
+		    -e 's#^\(/usr/share/\(man\|doc\)/.*\)\.\(gz\|xz\|bz2\|zst\)$#\1#' |
 		grep -v -e '^/usr/lib/\.build-id' \
 		    -e '^/usr/share/doc/drover/changelog' \
 		    -e '^/usr/share/doc/drover/copyright$' \
