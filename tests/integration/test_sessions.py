@@ -176,6 +176,19 @@ class L1Sessions(unittest.TestCase):
         self.assertIn("SameSite=Lax", hdrs["set-cookie"])
         self.assertNotIn("Secure", hdrs["set-cookie"])
 
+    def test_bad_base64_from_app_not_stored_response_served(self):
+        self.d.stop()
+        here = os.path.dirname(os.path.abspath(__file__))
+        self.d = Drover(workers=1, cgi=os.path.join(here, "cgi-bin")).wait_ready(1)
+        v = Visitor(self.d.port)
+        st, hdrs, body = v.get("/badsession.cgi")
+        self.assertEqual((st, body), (200, "served anyway\n"))
+        self.assertNotIn("drover-session", hdrs)
+        m = self.d.metrics()
+        self.assertEqual(m['drover_session_stores_total{result="error"}'], 1)
+        self.assertEqual(m['drover_session_stores_total{result="ok"}'], 0)
+        self.assertIn("error=bad_base64", self.d.read_log())
+
     def test_oversize_snapshot_is_dropped_response_served(self):
         self.d.stop()
         self.d = Drover(workers=1, sets=["session.max_value_bytes=1K", "session.warn_value_bytes=512"]).wait_ready(1)
