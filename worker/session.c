@@ -55,6 +55,7 @@ static struct {
 	size_t env_cap;
 	uint8_t *val;               /* decoded value scratch, max_value_bytes */
 	void (*drained)(void);
+	uint64_t lock_recoveries_seen;
 } S;
 
 /* A Redis lookup outlives its request if the client goes away first. */
@@ -242,6 +243,15 @@ static void
 on_sweep(struct ev_loop *loop, ev_timer *t, int revents)
 {
 	lru_expire(S.l1, wall_ms(), SWEEP_WORK);
+	/* lru.c repairs the tier when a process died holding its lock; it
+	 * must not log, so the repair is reported here, once per worker. */
+	struct lru_stats st;
+	lru_get_stats(S.l1, &st);
+	if (st.lock_recoveries > S.lock_recoveries_seen) {
+		log_warn("session", "result=lock_recovered recoveries=%llu entries=%llu note=\"a process died holding the L1 lock; the tier was rebuilt\"",
+		    (unsigned long long)st.lock_recoveries, (unsigned long long)st.entries);
+		S.lock_recoveries_seen = st.lock_recoveries;
+	}
 }
 
 /*------------------------------------------------------------ worker lifecycle */
@@ -287,6 +297,9 @@ session_worker_init(const struct config *cfg, struct shm_region *shm, struct wor
 		ev_timer_init(&S.flush, on_flush, FLUSH_SECONDS, FLUSH_SECONDS);
 		ev_timer_start(loop, &S.flush);
 	}
+	struct lru_stats st;
+	lru_get_stats(S.l1, &st);
+	S.lock_recoveries_seen = st.lock_recoveries;   /* only report what happens from now */
 	ev_timer_init(&S.sweep, on_sweep, SWEEP_SECONDS, SWEEP_SECONDS);
 	ev_timer_start(loop, &S.sweep);
 	return 0;
