@@ -112,6 +112,10 @@ fconn_close(struct fconn *fc)
 	if (fc->slot && fc->slot->conn == fc)
 		fc->slot->conn = NULL;
 	fc->slot = NULL;
+	/* fr must not keep pointing at a struct freed below (assign's
+	 * failure paths close fc and then finish fr). */
+	if (fc->fr != NULL && fc->fr->fc == fc)
+		fc->fr->fc = NULL;
 	fc->fr = NULL;
 	if (fc->refs == 0)
 		fconn_free(fc);
