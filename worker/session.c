@@ -162,10 +162,6 @@ on_l2_invalidate(void *arg, const uint8_t sid[16], uint64_t version)
 static void store_to_l2(const uint8_t sid[SESSION_ID_LEN], const uint8_t *env, size_t len,
     uint64_t version);
 
-struct conflict_check {
-	struct pending_store *ps;
-};
-
 static void
 on_conflict_get(void *arg, int result, const uint8_t *val, size_t len)
 {
