@@ -101,9 +101,14 @@ script_resolve(const struct config *cfg, const char *path, struct script_target 
 		return 404;
 	if (!path_is_clean(path))
 		return 403;
-	char real_root[PATH_MAX];
-	if (realpath(cfg->root, real_root) == NULL)
-		return 404;
+	/* A worker's config never changes: resolve its root once. */
+	static const struct config *root_of;
+	static char real_root[PATH_MAX];
+	if (root_of != cfg) {
+		if (realpath(cfg->root, real_root) == NULL)
+			return 404;
+		root_of = cfg;
+	}
 	/* Walk the path one segment at a time: the first regular file names the
 	 * script, the rest is PATH_INFO (/app.cgi/extra). */
 	char cand[4096];

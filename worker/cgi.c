@@ -279,9 +279,10 @@ cgi_start(struct request *req)
 	p->in_fd = pin[1];
 	p->out_fd = pout[0];
 	p->err_fd = perr[0];
-	set_nonblock(p->in_fd);
-	set_nonblock(p->out_fd);
-	set_nonblock(p->err_fd);
+	/* Fresh pipe ends carry no other status flag: set, don't read-modify-write. */
+	fcntl(p->in_fd, F_SETFL, O_NONBLOCK);
+	fcntl(p->out_fd, F_SETFL, O_NONBLOCK);
+	fcntl(p->err_fd, F_SETFL, O_NONBLOCK);
 	req->app_state = p;
 	ev_child_init(&p->child, on_child, pid, 0);
 	p->child.data = p;

@@ -43,6 +43,8 @@ enum cstate { CS_IDLE = 0, CS_HEAD, CS_BODY, CS_APP, CS_CLOSING };
 struct conn {
 	int fd;
 	ev_io rio, wio;
+	struct conn *flush_next;     /* on the pending-flush list when flush_pending */
+	bool flush_pending;
 	ev_timer timer;
 	enum cstate state;
 	struct buf in, out;
@@ -61,6 +63,13 @@ struct conn {
 
 struct conn_env conn_env;
 static struct conn *conns;
+/*
+ * Output is written once per loop turn, just before the loop waits: a
+ * response's head, body and chunk terminator produced in one turn leave in
+ * one send, and the write watcher is only armed when the socket is full.
+ */
+static struct conn *flush_list;
+static ev_prepare flush_prepare;
 
 static void conn_close(struct conn *c);
 static void process(struct conn *c);
@@ -137,13 +146,42 @@ on_write(struct ev_loop *loop, ev_io *w, int revents)
 	flush(c);
 }
 
+static void
+on_flush_prepare(struct ev_loop *loop, ev_prepare *w, int revents)
+{
+	while (flush_list) {
+		struct conn *c = flush_list;
+		flush_list = c->flush_next;
+		c->flush_pending = false;
+		c->flush_next = NULL;
+		if (!c->dead)
+			flush(c);
+	}
+}
+
+static void
+flush_unlist(struct conn *c)
+{
+	if (!c->flush_pending)
+		return;
+	for (struct conn **p = &flush_list; *p; p = &(*p)->flush_next)
+		if (*p == c) {
+			*p = c->flush_next;
+			break;
+		}
+	c->flush_pending = false;
+}
+
 int
 conn_write(struct conn *c, const void *data, size_t len)
 {
 	if (buf_append(&c->out, data, len) < 0)
 		return -1;
-	if (!ev_is_active(&c->wio))
-		ev_io_start(conn_env.loop, &c->wio);
+	if (!ev_is_active(&c->wio) && !c->flush_pending) {
+		c->flush_pending = true;
+		c->flush_next = flush_list;
+		flush_list = c;
+	}
 	if (buf_used(&c->out) >= OUT_HIGH && !c->app_paused && c->req && c->req->app_state &&
 	    c->req->app) {
 		c->app_paused = true;
@@ -202,6 +240,7 @@ request_free(struct conn *c)
 static void
 conn_free(struct conn *c)
 {
+	flush_unlist(c);
 	if (c->prev)
 		c->prev->next = c->next;
 	else
@@ -831,6 +870,10 @@ conn_new(int fd)
 	}
 	ev_io_init(&c->rio, on_read, fd, EV_READ);
 	ev_io_init(&c->wio, on_write, fd, EV_WRITE);
+	if (!ev_is_active(&flush_prepare)) {
+		ev_prepare_init(&flush_prepare, on_flush_prepare);
+		ev_prepare_start(conn_env.loop, &flush_prepare);
+	}
 	ev_init(&c->timer, on_timer);
 	c->rio.data = c->wio.data = c->timer.data = c;
 	c->next = conns;
