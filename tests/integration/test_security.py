@@ -391,6 +391,48 @@ class KeyRotation(unittest.TestCase):
         wait_until(lambda: (self.redis.cmd("GET", "drover:s:" + sid) or b"\0" * 16)[8:16] ==
                    version.to_bytes(8, "big"), 10)
 
+    def monitor(self):
+        """Starts Redis MONITOR; returns a function giving what it saw."""
+        m = socket.create_connection(("127.0.0.1", self.redis.port), 5)
+        m.sendall(b"MONITOR\r\n")
+        m.recv(64)                          # +OK
+        m.settimeout(0.5)
+
+        def seen():
+            out = b""
+            while True:
+                try:
+                    b = m.recv(65536)
+                except (socket.timeout, OSError):
+                    break
+                if not b:
+                    break
+                out += b
+            m.close()
+            return out
+        return seen
+
+    def test_bad_cookie_never_reaches_redis(self):
+        d = self.start("one-key")
+        v = Visitor(d.port)
+        v.count()
+        name, value = v.cookie.split("=", 1)
+        sid = value.split(".")[0]
+        d = self.start("one-key")           # empty L1: a good cookie now asks Redis
+        seen = self.monitor()
+        forged = [value[:-1] + ("A" if value[-1] != "A" else "B"), "0" * 32 + "." + "A" * 43]
+        for f in forged:
+            w = Visitor(d.port)
+            w.cookie = name + "=" + f
+            self.assertEqual(w.count()[:2], (1, "miss"))
+        v.port = d.port
+        self.assertEqual(v.count()[:2], (2, "rebuild"))
+        traffic = seen()
+        # One lookup of the id: the good cookie's. The same id with a bad
+        # MAC, and a made-up id, were never looked up.
+        self.assertEqual(traffic.count(b'"GET" "drover:s:' + sid.encode() + b'"'), 1, traffic[-2000:])
+        self.assertNotIn(b"0" * 32, traffic)
+
     def test_rotation(self):
         d = self.start("old-key")
         old = Visitor(d.port)
