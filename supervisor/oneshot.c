@@ -1,7 +1,10 @@
 /* oneshot: see oneshot.h. */
 #include "config.h"
 
+#include <sys/queue.h>
+
 #include <errno.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -10,6 +13,7 @@
 #include "supervisor/oneshot.h"
 
 struct oneshot_conn {
+	LIST_ENTRY(oneshot_conn) entry;
 	ev_io io;
 	ev_timer timer;
 	struct oneshot *o;
@@ -17,6 +21,26 @@ struct oneshot_conn {
 	struct buf out;
 	char req[];
 };
+
+/* Every open exchange, so oneshot_stop can end those of its listener. */
+static LIST_HEAD(, oneshot_conn) live = LIST_HEAD_INITIALIZER(live);
+
+/*
+ * A worker forked while an admin or control exchange is open must not keep
+ * that client's socket (the client would wait for an EOF until the worker
+ * exits) nor its record (lost once the worker drops the supervisor's loop).
+ */
+static void
+forget_in_child(void)
+{
+	struct oneshot_conn *c;
+	while ((c = LIST_FIRST(&live)) != NULL) {
+		LIST_REMOVE(c, entry);
+		close(c->io.fd);
+		buf_free(&c->out);
+		free(c);
+	}
+}
 
 static void
 conn_close(struct oneshot_conn *c)
@@ -26,6 +50,7 @@ conn_close(struct oneshot_conn *c)
 	close(c->io.fd);
 	buf_free(&c->out);
 	c->o->nconns--;
+	LIST_REMOVE(c, entry);
 	free(c);
 }
 
@@ -95,6 +120,7 @@ on_accept(struct ev_loop *loop, ev_io *w, int revents)
 		}
 		o->nconns++;
 		c->o = o;
+		LIST_INSERT_HEAD(&live, c, entry);
 		buf_init(&c->out, o->out_max);
 		ev_io_init(&c->io, on_read, fd, EV_READ);
 		c->io.data = c;
@@ -111,6 +137,9 @@ oneshot_start(struct oneshot *o, struct ev_loop *loop, int fd)
 	o->fd = fd;
 	o->loop = loop;
 	o->nconns = 0;
+	static bool atfork_set;
+	if (!atfork_set && pthread_atfork(NULL, NULL, forget_in_child) == 0)
+		atfork_set = true;
 	ev_io_init(&o->io, on_accept, fd, EV_READ);
 	o->io.data = o;
 	ev_io_start(loop, &o->io);
@@ -124,4 +153,10 @@ oneshot_stop(struct oneshot *o)
 	ev_io_stop(o->loop, &o->io);
 	close(o->fd);
 	o->fd = -1;
+	struct oneshot_conn *c, *next;
+	for (c = LIST_FIRST(&live); c != NULL; c = next) {
+		next = LIST_NEXT(c, entry);
+		if (c->o == o)
+			conn_close(c);
+	}
 }
