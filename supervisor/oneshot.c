@@ -23,7 +23,8 @@ struct oneshot_conn {
 };
 
 /* Every open exchange, so oneshot_stop can end those of its listener. */
-static LIST_HEAD(, oneshot_conn) live = LIST_HEAD_INITIALIZER(live);
+LIST_HEAD(oneshot_live, oneshot_conn);
+static struct oneshot_live live = LIST_HEAD_INITIALIZER(live);
 
 /*
  * A worker forked while an admin or control exchange is open must not keep
