@@ -59,7 +59,7 @@ deb_install() {
 	base="build-essential autoconf automake libtool pkg-config libev-dev
 	    libhiredis-dev libinih-dev liblz4-dev check libhttp-parser-dev
 	    libssl-dev libsystemd-dev libfcgi-dev redis-server php-cgi python3
-	    clang"
+	    clang valgrind cppcheck clang-tidy bear util-linux"
 	# Fuzzing runtime: wanted, not required (absent from some releases).
 	optional="libclang-rt-14-dev"
 	tools="debhelper devscripts lintian dpkg-dev rpm fakeroot man-db
@@ -114,7 +114,7 @@ rpm_install() {
 	pm=$1
 	base="gcc make autoconf automake libtool pkgconf-pkg-config libev-devel
 	    hiredis-devel inih-devel lz4-devel check-devel http-parser-devel
-	    openssl-devel systemd-devel fcgi-devel redis php-cli python3 clang"
+	    openssl-devel systemd-devel fcgi-devel redis php-cli python3 clang valgrind cppcheck clang-tools-extra bear util-linux"
 	optional="compiler-rt"
 	tools="rpm-build rpmlint systemd-rpm-macros man-db groff-base"
 	want=$base
