@@ -27,6 +27,7 @@
 #include "common/log.h"
 #include "conf/config.h"
 #include "supervisor/shm.h"
+#include "worker/chunked.h"
 #include "worker/conn.h"
 #include "worker/request.h"
 
@@ -57,7 +58,8 @@ struct conn {
 	int busy;                    /* >0 while inside process(): defer the free */
 	bool dead;
 	unsigned requests;
-	int body_error;              /* status to answer when the parser stopped on the body */
+	int body_error;
+	struct chunk_check chunks;   /* strict framing check of a chunked body */              /* status to answer when the parser stopped on the body */
 	struct conn *prev, *next;
 };
 
@@ -685,6 +687,8 @@ take_head(struct conn *c)
 	if (req->expect_continue)
 		conn_write(c, "HTTP/1.1 100 Continue\r\n\r\n", 25);
 	c->state = CS_BODY;
+	if (req->chunked)
+		chunk_check_init(&c->chunks);
 	arm_timer(c, cfg->header_timeout_ms);
 	return true;
 }
@@ -703,10 +707,18 @@ take_body(struct conn *c)
 			    c->body_error == 413 ? "request body too large" : "malformed request body");
 			return false;
 		}
+		if (req->chunked && chunk_check_feed(&c->chunks, buf_head(&c->in), n) < 0) {
+			fail_head(c, 400, "malformed chunked framing");
+			return false;
+		}
 		buf_consume(&c->in, n);
 	}
 	if (!req->body_done)
 		return false;
+	if (req->chunked && !chunk_check_done(&c->chunks)) {
+		fail_head(c, 400, "malformed chunked framing");
+		return false;
+	}
 	ev_timer_stop(conn_env.loop, &c->timer);
 	c->state = CS_APP;
 	return true;

@@ -18,6 +18,7 @@
 #include "common/util.h"
 #include "conf/config.h"
 #include "worker/appvars.h"
+#include "worker/chunked.h"
 #include "worker/conn.h"
 #include "worker/request.h"
 
@@ -528,6 +529,57 @@ START_TEST(resolve_no_root)
 }
 END_TEST
 
+/* Feeds a whole body in one piece and byte by byte; both must agree. */
+static int
+chunks_ok(const char *body)
+{
+	struct chunk_check whole, bytes;
+	size_t n = strlen(body);
+	chunk_check_init(&whole);
+	chunk_check_init(&bytes);
+	int a = chunk_check_feed(&whole, body, n) == 0 && chunk_check_done(&whole);
+	int b = 1;
+	for (size_t i = 0; i < n && b; i++)
+		b = chunk_check_feed(&bytes, body + i, 1) == 0;
+	b = b && chunk_check_done(&bytes);
+	ck_assert_int_eq(a, b);
+	return a;
+}
+
+START_TEST(chunked_valid)
+{
+	ck_assert(chunks_ok("3\r\nabc\r\n0\r\n\r\n"));
+	ck_assert(chunks_ok("A\r\n0123456789\r\n0\r\n\r\n"));
+	ck_assert(chunks_ok("3;name\r\nabc\r\n0\r\n\r\n"));
+	ck_assert(chunks_ok("3 ; a=b ; c=\"x y\\\"z\"\r\nabc\r\n0\r\n\r\n"));
+	ck_assert(chunks_ok("3\r\nabc\r\n0\r\nX-Trailer: 1\r\n\r\n"));
+	ck_assert(chunks_ok("0\r\n\r\n"));
+}
+END_TEST
+
+START_TEST(chunked_refused)
+{
+	static const char *bad[] = {
+		"3;a=b\nc\r\nabc\r\n0\r\n\r\n",  /* bare LF in an extension */
+		"3;\x01\r\nabc\r\n0\r\n\r\n",      /* control byte */
+		"3;a=\x7f\r\nabc\r\n0\r\n\r\n",
+		"3;a b c\r\nabc\r\n0\r\n\r\n",      /* names without ';' between them */
+		"3 3\r\nabc\r\n0\r\n\r\n",          /* a second size */
+		"3\nabc\r\n0\r\n\r\n",               /* bare LF after the size */
+		"3\r\nabcd\r\n0\r\n\r\n",           /* more data than the size */
+		"3\r\nabc\n0\r\n\r\n",               /* bare LF after the data */
+		"x\r\nabc\r\n0\r\n\r\n",            /* not hex */
+		"\r\nabc\r\n0\r\n\r\n",             /* no size */
+		"1000000000000000\r\n",               /* 16 hex digits: overflow */
+		"0\r\nX-Trailer: \x01\r\n\r\n",      /* control byte in a trailer */
+		"0\r\n\r\nGET / HTTP/1.1\r\n",        /* bytes after the end */
+		"3;a=\"unterminated\r\nabc\r\n0\r\n\r\n",
+	};
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+		ck_assert_msg(!chunks_ok(bad[i]), "accepted: %s", bad[i]);
+}
+END_TEST
+
 static Suite *
 http_suite(void)
 {
@@ -560,6 +612,11 @@ http_suite(void)
 	tcase_add_test(tr, resolve_script_mode);
 	tcase_add_test(tr, resolve_no_root);
 	suite_add_tcase(s, tr);
+
+	TCase	*tk = tcase_create("chunked");
+	tcase_add_test(tk, chunked_valid);
+	tcase_add_test(tk, chunked_refused);
+	suite_add_tcase(s, tk);
 	return s;
 }
 
