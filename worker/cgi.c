@@ -25,10 +25,10 @@
 #include "worker/appvars.h"
 #include "worker/cgi.h"
 #include "worker/conn.h"
+#include "worker/errlog.h"
 #include "worker/request.h"
 
 #define CGI_READ 65536
-#define CGI_ERRLINE 2048
 
 struct cgi_proc {
 	pid_t pid;
@@ -40,9 +40,8 @@ struct cgi_proc {
 	int in_fd, out_fd, err_fd;
 	size_t body_off;
 	bool exited;
-	char script[256];
-	char errline[CGI_ERRLINE];
-	size_t errlen;
+	char script[256];             /* quoted for the log */
+	struct errlog err_log;
 };
 
 static void
@@ -53,17 +52,6 @@ stop_io(struct cgi_proc *p, ev_io *w, int *fd)
 	ev_io_stop(p->loop, w);
 	close(*fd);
 	*fd = -1;
-}
-
-static void
-flush_errline(struct cgi_proc *p)
-{
-	if (p->errlen == 0)
-		return;
-	char q[CGI_ERRLINE + 64];
-	log_warn("cgi", "script=%s pid=%d stderr=%s", p->script, (int)p->pid,
-	    log_quote(q, sizeof q, p->errline, p->errlen));
-	p->errlen = 0;
 }
 
 static void
@@ -85,6 +73,8 @@ detach(struct cgi_proc *p, bool kill_it)
 	stop_io(p, &p->in, &p->in_fd);
 	stop_io(p, &p->out, &p->out_fd);
 	if (kill_it) {
+		if (p->err_fd >= 0)
+			errlog_flush(&p->err_log);
 		stop_io(p, &p->err, &p->err_fd);
 		if (!p->exited && kill(-p->pid, SIGKILL) < 0 && errno == ESRCH)
 			kill(p->pid, SIGKILL);
@@ -138,21 +128,12 @@ on_stderr(struct ev_loop *loop, ev_io *w, int revents)
 	if (n < 0 && (errno == EAGAIN || errno == EINTR))
 		return;
 	if (n <= 0) {
-		flush_errline(p);
+		errlog_flush(&p->err_log);
 		stop_io(p, &p->err, &p->err_fd);
 		maybe_free(p);
 		return;
 	}
-	/* One log line per script line; a flood is cut into bounded lines. */
-	for (ssize_t i = 0; i < n; i++) {
-		if (buf[i] == '\n') {
-			flush_errline(p);
-			continue;
-		}
-		if (p->errlen == sizeof p->errline)
-			flush_errline(p);
-		p->errline[p->errlen++] = buf[i];
-	}
+	errlog_feed(&p->err_log, buf, (size_t)n);
 }
 
 static void
@@ -275,7 +256,9 @@ cgi_start(struct request *req)
 	p->pid = pid;
 	p->req = req;
 	p->loop = conn_loop(req->conn);
-	snprintf(p->script, sizeof p->script, "%.200s", t.script_name[0] ? t.script_name : t.filename);
+	const char *name = t.script_name[0] ? t.script_name : t.filename;
+	log_quote(p->script, sizeof p->script, name, strlen(name) > 200 ? 200 : strlen(name));
+	errlog_init(&p->err_log, "cgi", "script", p->script, (int)pid, ERRLOG_REQUEST_MAX);
 	p->in_fd = pin[1];
 	p->out_fd = pout[0];
 	p->err_fd = perr[0];

@@ -33,6 +33,7 @@
 #include "conf/config.h"
 #include "worker/appvars.h"
 #include "worker/conn.h"
+#include "worker/errlog.h"
 #include "worker/fastcgi.h"
 #include "worker/fcgi_pool.h"
 #include "worker/fcgi_record.h"
@@ -43,7 +44,6 @@
 #define STDIN_BATCH (4 * FCGI_STREAM_CHUNK)
 #define OUT_LIMIT (4u << 20)
 #define QUEUE_MAX 1024
-#define ERRLINE_MAX 2048
 
 struct fconn;
 
@@ -56,8 +56,7 @@ struct freq {
 	ev_timer timer;
 	struct buf params;              /* PARAMS records, the empty one included */
 	char script[256];               /* quoted for the log */
-	char errline[ERRLINE_MAX];
-	size_t errlen;
+	struct errlog err_log;
 };
 
 struct fconn {
@@ -209,31 +208,6 @@ on_connect_timeout(struct ev_loop *loop, ev_timer *t, int revents)
 	conn_error(fc, 502, "connect timed out", false);
 }
 
-static void
-flush_errline(struct freq *fr)
-{
-	if (fr->errlen == 0)
-		return;
-	char q[ERRLINE_MAX + 64];
-	log_warn("fastcgi", "script=%s stderr=%s", fr->script,
-	    log_quote(q, sizeof q, fr->errline, fr->errlen));
-	fr->errlen = 0;
-}
-
-static void
-app_stderr(struct freq *fr, const uint8_t *p, size_t n)
-{
-	for (size_t i = 0; i < n; i++) {
-		if (p[i] == '\n') {
-			flush_errline(fr);
-			continue;
-		}
-		if (fr->errlen == sizeof fr->errline)
-			flush_errline(fr);
-		fr->errline[fr->errlen++] = (char)p[i];
-	}
-}
-
 /*--------------------------------------------------------------- requests */
 
 static void
@@ -244,7 +218,7 @@ freq_free(struct freq *fr)
 		fr->queued = false;
 		fc_state.queued--;
 	}
-	flush_errline(fr);
+	errlog_flush(&fr->err_log);
 	ev_timer_stop(fc_state.loop, &fr->timer);
 	buf_free(&fr->params);
 	if (fr->req && fr->req->app_state == fr)
@@ -499,7 +473,7 @@ on_read(struct ev_loop *loop, ev_io *w, int revents)
 			app_output(fr->req, ev.data, ev.len);
 			break;
 		case FCGI_EV_STDERR:
-			app_stderr(fr, ev.data, ev.len);
+			errlog_feed(&fr->err_log, (const char *)ev.data, ev.len);
 			break;
 		case FCGI_EV_END_REQUEST:
 			end_request(fc, &ev, off < (size_t)n);
@@ -610,6 +584,7 @@ fcgi_start(struct request *req)
 	fr->req = req;
 	const char *name = t.script_name[0] ? t.script_name : t.filename[0] ? t.filename : req->path;
 	log_quote(fr->script, sizeof fr->script, name, strlen(name));
+	errlog_init(&fr->err_log, "fastcgi", "script", fr->script, 0, ERRLOG_REQUEST_MAX);
 	buf_init(&fr->params, (4u << 20));
 	ev_timer_init(&fr->timer, on_timeout, (double)cfg->request_timeout_ms / 1000.0, 0);
 	fr->timer.data = fr;

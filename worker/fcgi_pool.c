@@ -66,22 +66,11 @@ static void spawn(struct fcgi_slot *s);
 /*---------------------------------------------------------------- stderr */
 
 static void
-flush_errline(struct fcgi_slot *s)
-{
-	if (s->errlen == 0)
-		return;
-	char q[sizeof s->errline + 64];
-	log_warn("fastcgi", "app=%s pid=%d stderr=%s", pool.name, (int)s->pid,
-	    log_quote(q, sizeof q, s->errline, s->errlen));
-	s->errlen = 0;
-}
-
-static void
 close_err(struct fcgi_slot *s)
 {
 	if (s->err_fd < 0)
 		return;
-	flush_errline(s);
+	errlog_flush(&s->err_log);
 	ev_io_stop(pool.loop, &s->err_io);
 	close(s->err_fd);
 	s->err_fd = -1;
@@ -99,15 +88,7 @@ on_stderr(struct ev_loop *loop, ev_io *w, int revents)
 		close_err(s);
 		return;
 	}
-	for (ssize_t i = 0; i < n; i++) {
-		if (buf[i] == '\n') {
-			flush_errline(s);
-			continue;
-		}
-		if (s->errlen == sizeof s->errline)
-			flush_errline(s);
-		s->errline[s->errlen++] = buf[i];
-	}
+	errlog_feed(&s->err_log, buf, (size_t)n);
 }
 
 /*------------------------------------------------------------- processes */
@@ -247,6 +228,7 @@ spawn(struct fcgi_slot *s)
 	ev_io_start(pool.loop, &s->err_io);
 	ev_child_set(&s->child, pid, 0);
 	ev_child_start(pool.loop, &s->child);
+	errlog_init(&s->err_log, "fastcgi", "app", pool.name, (int)pid, 0);
 	log_info("fastcgi", "app=%s pid=%d slot=%d state=started", pool.name, (int)pid, s->idx);
 	pool.hooks.ready();
 	return;

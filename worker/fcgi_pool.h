@@ -18,6 +18,8 @@
 
 #include <ev.h>
 
+#include "worker/errlog.h"
+
 struct config;
 struct fconn;
 
@@ -39,8 +41,7 @@ struct fcgi_slot {
 	ev_timer respawn, term;
 	int64_t started_ms;
 	int64_t backoff_ms;
-	char errline[2048];
-	size_t errlen;
+	struct errlog err_log;      /* the app process's own stderr */
 };
 
 /*

@@ -170,6 +170,8 @@ class Overload(unittest.TestCase):
         print("\n  50 MB of app stderr in %.1fs: log %d lines, %.1f MB, longest line %d bytes"
               % (took, nlines, size / MB, longest))
         self.assertLess(longest, 16 * 1024, "an app's stderr line reached the log unbounded")
+        self.assertLess(size, 1 * MB, "one request's stderr flooded the log")
+        self.assertIn("stderr over", d.read_log())
         self.assertLess(vm_kb(worker), 100 * 1024)
 
     def test_app_never_answers(self):
