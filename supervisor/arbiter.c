@@ -443,7 +443,7 @@ arbiter_scale(struct arbiter *a, int workers)
 		workers = 1;
 	if (workers > SHM_MAX_WORKERS / 2)
 		workers = SHM_MAX_WORKERS / 2;
-	log_info("worker", "state=scale from=%d to=%d", a->target, workers);
+	log_info("scale", "from=%d to=%d", a->target, workers);
 	a->target = workers;
 }
 
@@ -524,7 +524,7 @@ arbiter_run(struct arbiter *a, struct ev_loop *loop)
 	ev_timer tw;
 	ev_timer_init(&tw, on_tick, 0, TICK_SECONDS);
 	ev_timer_start(loop, &tw);
-	log_info("worker", "state=supervisor pid=%d workers=%d", (int)getpid(), a->target);
+	log_info("startup", "pid=%d workers=%d version=%s", (int)getpid(), a->target, PACKAGE_VERSION);
 	ev_run(loop, 0);
 	return a->exit_code;
 }
