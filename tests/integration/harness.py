@@ -13,6 +13,7 @@ import socket
 import subprocess
 import tempfile
 import time
+import unittest
 
 SRCDIR = os.path.abspath(os.environ.get("DROVER_SRCDIR", "."))
 BUILDDIR = os.path.abspath(os.environ.get("DROVER_BUILDDIR", "."))
@@ -337,3 +338,24 @@ class RawConn:
 
     def __exit__(self, *a):
         self.close()
+
+
+class SharedDrover(unittest.TestCase):
+    """One drover for a whole test class; subclasses set workers, sets, cgi."""
+    workers = 2
+    sets = ()
+    cgi = TEST_CGI_DIR
+
+    @classmethod
+    def setUpClass(cls):
+        cls.d = Drover(workers=cls.workers, cgi=cls.cgi, sets=cls.sets)
+        try:
+            cls.d.wait_ready(cls.workers)
+        except Exception:
+            cls.d.stop()
+            raise
+        cls.port = cls.d.port
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.d.stop()

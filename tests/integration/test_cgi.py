@@ -9,7 +9,7 @@ import tempfile
 import time
 import unittest
 
-from harness import (CGI_DIR, TEST_CGI_DIR, Drover, RawConn, log_events, pid_alive,
+from harness import (CGI_DIR, TEST_CGI_DIR, RawConn, SharedDrover, pid_alive,
                      pid_exists, raw, request, status_of, wait_gone, wait_until)
 
 
@@ -28,26 +28,17 @@ def big_pattern(mb):
     return b"".join((b"%015d\n" % i) * 4096 for i in range(mb * 16))
 
 
-class CgiBase(unittest.TestCase):
+class CgiBase(SharedDrover):
     """One drover over the test scripts for the whole class."""
-    workers = 2
-    sets = ()
-    cgi = TEST_CGI_DIR
 
     @classmethod
     def setUpClass(cls):
-        cls.d = Drover(workers=cls.workers, cgi=cls.cgi, sets=cls.sets)
-        try:
-            cls.d.wait_ready(cls.workers)
-        except Exception:
-            cls.d.stop()
-            raise
-        cls.port = cls.d.port
+        super().setUpClass()
         cls.tmp = tempfile.mkdtemp(prefix="drover-cgi-")
 
     @classmethod
     def tearDownClass(cls):
-        cls.d.stop()
+        super().tearDownClass()
         shutil.rmtree(cls.tmp, ignore_errors=True)
 
     def get(self, path, **kw):

@@ -8,7 +8,7 @@ import threading
 import time
 import unittest
 
-from harness import (TEST_CGI_DIR, Drover, RawConn, raw, request, status_of, wait_until)
+from harness import TEST_CGI_DIR, Drover, RawConn, raw, request, status_of
 
 GOOD = b"GET /pid.cgi HTTP/1.1\r\nHost: a\r\n\r\n"
 

@@ -10,7 +10,7 @@ import socket
 import tempfile
 import unittest
 
-from harness import CGI_DIR, TEST_CGI_DIR, Drover, RawConn, raw, request, status_of, wait_until
+from harness import Drover, RawConn, SharedDrover, raw, request, status_of, wait_until
 from test_sessions import REDIS, RedisServer, Visitor
 
 
@@ -26,25 +26,7 @@ def make_root(scripts, mode=0o755):
     return d
 
 
-class ServerBase(unittest.TestCase):
-    workers = 2
-    sets = ()
-    cgi = TEST_CGI_DIR
-
-    @classmethod
-    def setUpClass(cls):
-        cls.d = Drover(workers=cls.workers, cgi=cls.cgi, sets=cls.sets)
-        try:
-            cls.d.wait_ready(cls.workers)
-        except Exception:
-            cls.d.stop()
-            raise
-        cls.port = cls.d.port
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.d.stop()
-
+class ServerBase(SharedDrover):
     def setUp(self):
         self.pids = self.d.worker_pids()
 

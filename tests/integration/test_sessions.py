@@ -1,7 +1,6 @@
 """Sessions end to end (DESIGN.md §7): the counter app across workers,
 reloads, crashes, restarts, hosts and Redis outages, with the accounting of
 §8 checked along the way."""
-import http.client
 import os
 import re
 import signal
