@@ -12,29 +12,37 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* The largest snapshot this counter reads or writes, padding included. */
+#define SNAP_MAX 8192
+
 int
 main(void)
 {
 	const char	*data = getenv("DROVER_SESSION_DATA");
 	const char	*status = getenv("DROVER_SESSION_STATUS");
-	unsigned char	 raw[96], snap[32], b64[64];
+	const char	*padenv = getenv("COUNTER_PAD");
+	static unsigned char raw[SNAP_MAX + 4], snap[SNAP_MAX], b64[SNAP_MAX / 3 * 4 + 8];
 	unsigned long	 count = 0;
-	size_t		 dlen;
+	size_t		 dlen, pad = padenv ? strtoul(padenv, NULL, 10) : 0;
 	int		 n;
 
-	if (data != NULL && (dlen = strlen(data)) > 0 && dlen <= 128 &&
+	/* COUNTER_PAD=N makes every snapshot N bytes larger (session-size rows). */
+	if (pad > SNAP_MAX - 32)
+		pad = SNAP_MAX - 32;
+	if (data != NULL && (dlen = strlen(data)) > 0 && dlen <= SNAP_MAX / 3 * 4 &&
 	    dlen % 4 == 0) {
 		n = EVP_DecodeBlock(raw, (const unsigned char *)data, (int)dlen);
 		if (n > 0) {
-			raw[n < (int)sizeof(raw) ? n : (int)sizeof(raw) - 1] = '\0';
+			raw[n] = '\0';
 			count = strtoul((char *)raw, NULL, 10);
 		}
 	}
 	count++;
-	n = snprintf((char *)snap, sizeof(snap), "%lu\n", count);
-	if (n < 0 || (size_t)n >= sizeof(snap))
+	n = snprintf((char *)snap, 32, "%lu\n", count);
+	if (n < 0 || n >= 32)
 		return (1);
-	EVP_EncodeBlock(b64, snap, n);
+	memset(snap + n, 'x', pad);
+	EVP_EncodeBlock(b64, snap, n + (int)pad);
 	printf("Content-Type: text/plain\r\nDrover-Session: %s\r\n\r\n"
 	    "count=%lu status=%s\n", b64, count, status ? status : "none");
 	return (fflush(stdout) == 0 ? 0 : 1);
