@@ -6,6 +6,9 @@
  * single short-lived process. It must not keep state of its own.
  */
 
+#ifdef COUNTER_FASTCGI
+#include <fcgi_stdio.h>
+#endif
 #include <openssl/evp.h>
 
 #include <stdio.h>
@@ -15,8 +18,25 @@
 /* The largest snapshot this counter reads or writes, padding included. */
 #define SNAP_MAX 8192
 
+static int serve(void);
+
 int
 main(void)
+{
+#ifdef COUNTER_FASTCGI
+	/* Built with -DCOUNTER_FASTCGI -lfcgi: the same counter as a FastCGI app,
+	 * so the app's own cost is small next to drover's session work. */
+	while (FCGI_Accept() >= 0)
+		if (serve() != 0)
+			return (1);
+	return (0);
+#else
+	return (serve());
+#endif
+}
+
+static int
+serve(void)
 {
 	const char	*data = getenv("DROVER_SESSION_DATA");
 	const char	*status = getenv("DROVER_SESSION_STATUS");

@@ -156,7 +156,14 @@ mac_context(void)
 	if (mac_alg == NULL)
 		return (NULL);
 	mac_ctx = EVP_MAC_CTX_new(mac_alg);
-	if (mac_ctx == NULL) {
+	/* The digest is set once: naming it at every init fetched it every time. */
+	OSSL_PARAM params[2] = {
+		OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, (char *)"SHA256", 0),
+		OSSL_PARAM_construct_end(),
+	};
+	if (mac_ctx == NULL || EVP_MAC_CTX_set_params(mac_ctx, params) != 1) {
+		EVP_MAC_CTX_free(mac_ctx);
+		mac_ctx = NULL;
 		EVP_MAC_free(mac_alg);
 		mac_alg = NULL;
 		return (NULL);
@@ -165,27 +172,29 @@ mac_context(void)
 	return (mac_ctx);
 }
 
+int
+session_hmac(const uint8_t key[32], const void *a, size_t alen, const void *b, size_t blen,
+    uint8_t out[32])
+{
+	EVP_MAC_CTX	*ctx;
+	size_t		 outlen = 0;
+
+	if ((ctx = mac_context()) == NULL)
+		return (-1);
+	if (EVP_MAC_init(ctx, key, 32, NULL) != 1 ||
+	    EVP_MAC_update(ctx, a, alen) != 1 ||
+	    (blen > 0 && EVP_MAC_update(ctx, b, blen) != 1) ||
+	    EVP_MAC_final(ctx, out, &outlen, 32) != 1 || outlen != 32)
+		return (-1);
+	return (0);
+}
+
 /* HMAC-SHA-256 under key over sid || body. */
 static int
 envelope_mac(const uint8_t key[32], const uint8_t sid[SESSION_ID_LEN],
     const uint8_t *body, size_t len, uint8_t out[ENVELOPE_MAC])
 {
-	EVP_MAC_CTX	*ctx;
-	OSSL_PARAM	 params[2];
-	size_t		 outlen = 0;
-
-	if ((ctx = mac_context()) == NULL)
-		return (-1);
-	params[0] = OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST,
-	    (char *)"SHA256", 0);
-	params[1] = OSSL_PARAM_construct_end();
-	if (EVP_MAC_init(ctx, key, 32, params) != 1 ||
-	    EVP_MAC_update(ctx, sid, SESSION_ID_LEN) != 1 ||
-	    EVP_MAC_update(ctx, body, len) != 1 ||
-	    EVP_MAC_final(ctx, out, &outlen, ENVELOPE_MAC) != 1 ||
-	    outlen != ENVELOPE_MAC)
-		return (-1);
-	return (0);
+	return (session_hmac(key, sid, SESSION_ID_LEN, body, len, out));
 }
 
 size_t

@@ -30,6 +30,13 @@ struct session_keys {
 	size_t n;
 };
 
+/*
+ * HMAC-SHA-256 under a 32-byte key over a || b (b may be empty), on one
+ * context kept per process: the session path MACs on every request.
+ */
+int session_hmac(const uint8_t key[32], const void *a, size_t alen, const void *b, size_t blen,
+    uint8_t out[32]);
+
 /* Derives keys from a comma-separated list; an empty list uses fallback (32 bytes). */
 int session_keys_init(struct session_keys *k, const char *secret_keys, const uint8_t fallback[32]);
 

@@ -65,11 +65,9 @@ cookie_mac(const uint8_t key[32], const uint8_t sid[SESSION_ID_LEN],
 {
 	uint8_t		 mac[COOKIE_MAC_LEN];
 	unsigned char	 b64[4 * ((COOKIE_MAC_LEN + 2) / 3) + 1];
-	unsigned int	 maclen = 0;
 	size_t		 i;
 
-	if (HMAC(EVP_sha256(), key, 32, sid, SESSION_ID_LEN, mac,
-	    &maclen) == NULL || maclen != COOKIE_MAC_LEN)
+	if (session_hmac(key, sid, SESSION_ID_LEN, NULL, 0, mac) < 0)
 		return (-1);
 	if (EVP_EncodeBlock(b64, mac, COOKIE_MAC_LEN) != COOKIE_B64_LEN + 1)
 		return (-1);

@@ -27,6 +27,7 @@
 
 #define HEARTBEAT_SECONDS 1.0
 #define ACCEPT_RETRY_SECONDS 0.1
+#define ACCEPT_BURST 1
 
 static struct {
 	const struct worker_ctx *ctx;
@@ -89,7 +90,14 @@ on_conn_close(void)
 static void
 on_accept(struct ev_loop *loop, ev_io *io, int revents)
 {
-	for (int burst = 0; burst < 64; burst++) {
+	/*
+	 * Every worker waits on the same listening sockets. Taking one
+	 * connection per wakeup lets the others take the next ones: with a
+	 * burst, the first worker to wake took a whole wave of keep-alive
+	 * clients and the rest sat idle. The socket is level-triggered, so
+	 * anything left is offered again on the next loop turn.
+	 */
+	for (int burst = 0; burst < ACCEPT_BURST; burst++) {
 		if (conn_env.nconns >= (unsigned)w.ctx->cfg->max_connections) {
 			set_accepting(false);
 			return;
