@@ -31,6 +31,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -990,6 +991,13 @@ conn_connect(struct conn *c)
 		if (ac != NULL)
 			redisAsyncFree(ac);
 		conn_gone(c, false, why);
+		return;
+	}
+	/* hiredis 0.14 opens its socket without close-on-exec: CGI scripts and
+	 * FastCGI apps this worker starts must not inherit it. */
+	if (fcntl(ac->c.fd, F_SETFD, FD_CLOEXEC) < 0) {
+		redisAsyncFree(ac);
+		conn_gone(c, false, "connect: cannot set close-on-exec");
 		return;
 	}
 	if (redisLibevAttach(l->loop, ac) != REDIS_OK) {

@@ -233,6 +233,16 @@ class RedisSessions(unittest.TestCase):
         self.assertEqual(r.returncode, 2)
         self.assertIn(b"secret_keys", r.stdout + r.stderr)
 
+    def test_scripts_inherit_no_sockets(self):
+        here = os.path.dirname(os.path.abspath(__file__))
+        d = Drover(workers=1, cgi=os.path.join(here, "cgi-bin"),
+                   env=self.env).wait_ready(1)
+        self.drovers.append(d)
+        wait_until(lambda: d.metrics()["drover_redis_up"] == 1, 10)
+        st, _, body = request(d.port, "GET", "/sockets.cgi")
+        self.assertEqual(st, 200)
+        self.assertEqual(body.strip(), b"0", "a script inherited drover's sockets")
+
     def test_full_restart_rebuilds_from_redis(self):
         d = self.start()
         v = Visitor(d.port)
