@@ -250,18 +250,6 @@ notify_state(struct l2 *l)
 		l->hooks.state(l->hooks.arg, up, l->breaker != BREAKER_CLOSED);
 }
 
-static int
-hexval(char ch)
-{
-	if (ch >= '0' && ch <= '9')
-		return (ch - '0');
-	if (ch >= 'a' && ch <= 'f')
-		return (ch - 'a' + 10);
-	if (ch >= 'A' && ch <= 'F')
-		return (ch - 'A' + 10);
-	return (-1);
-}
-
 static const char *
 quoted(char *buf, size_t cap, const char *s)
 {
@@ -805,7 +793,7 @@ sub_message(struct l2 *l, const char *p, size_t len)
 	if (len < HOST_HEX + 2 || p[HOST_HEX] != ' ')
 		return;
 	for (i = 0; i < HOST_HEX; i++) {
-		if ((hi = hexval(p[i])) < 0)
+		if ((hi = hex_digit((unsigned char)p[i])) < 0)
 			return;
 		host = host << 4 | (uint64_t)hi;
 	}
@@ -828,7 +816,7 @@ sub_message(struct l2 *l, const char *p, size_t len)
 	if (len < SID_HEX + 2 || len > SID_HEX + 1 + 20 || p[SID_HEX] != ' ')
 		return;
 	for (i = 0; i < 16; i++) {
-		if ((hi = hexval(p[2 * i])) < 0 || (lo = hexval(p[2 * i + 1])) < 0)
+		if ((hi = hex_digit((unsigned char)p[2 * i])) < 0 || (lo = hex_digit((unsigned char)p[2 * i + 1])) < 0)
 			return;
 		sid[i] = (uint8_t)(hi << 4 | lo);
 	}

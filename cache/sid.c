@@ -19,6 +19,7 @@
 #include <openssl/hmac.h>
 
 #include "cache/sid.h"
+#include "common/util.h"
 
 #define COOKIE_MAC_LEN	32
 #define COOKIE_B64_LEN	43	/* 32 bytes in base64url without padding */
@@ -107,18 +108,6 @@ cookie_sign(const struct session_keys *k, const uint8_t sid[SESSION_ID_LEN],
 }
 
 static int
-hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return (c - '0');
-	if (c >= 'a' && c <= 'f')
-		return (c - 'a' + 10);
-	if (c >= 'A' && c <= 'F')
-		return (c - 'A' + 10);
-	return (-1);
-}
-
-static int
 b64url_char(char c)
 {
 	return ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
@@ -140,8 +129,8 @@ cookie_verify(const struct session_keys *k, const char *value, size_t len,
 	if (value[SID_HEX_LEN] != '.')
 		return (-1);
 	for (i = 0; i < SESSION_ID_LEN; i++) {
-		hi = hexval(value[2 * i]);
-		lo = hexval(value[2 * i + 1]);
+		hi = hex_digit((unsigned char)value[2 * i]);
+		lo = hex_digit((unsigned char)value[2 * i + 1]);
 		if (hi < 0 || lo < 0)
 			return (-1);
 		id[i] = (uint8_t)(hi << 4 | lo);

@@ -122,15 +122,23 @@ buf_consume(struct buf *b, size_t n)
 		b->off = b->len = 0;
 }
 
-static int
-hexval(int c)
+int
+hex_digit(int c)
 {
 	if (c >= '0' && c <= '9')
 		return c - '0';
-	c = tolower(c);
 	if (c >= 'a' && c <= 'f')
 		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
 	return -1;
+}
+
+bool
+http_tchar(int c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+	    (c > 0 && c < 0x80 && strchr("!#$%&'*+-.^_`|~", c) != NULL);
 }
 
 long
@@ -144,7 +152,7 @@ percent_decode(char *s, size_t len)
 		}
 		if (i + 2 >= len)
 			return -1;
-		int hi = hexval((unsigned char)s[i + 1]), lo = hexval((unsigned char)s[i + 2]);
+		int hi = hex_digit((unsigned char)s[i + 1]), lo = hex_digit((unsigned char)s[i + 2]);
 		if (hi < 0 || lo < 0 || (hi == 0 && lo == 0))
 			return -1;
 		s[o++] = (char)(hi * 16 + lo);

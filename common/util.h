@@ -39,5 +39,9 @@ void buf_reset(struct buf *b);
 /* Decodes %XX in place; -1 on a malformed escape or an encoded NUL. Returns the new length. */
 long percent_decode(char *s, size_t len);
 bool str_case_eq(const char *a, size_t alen, const char *b);
+/* 0..15 for a hex digit (either case), -1 otherwise. */
+int hex_digit(int c);
+/* A token character of HTTP field names (RFC 9110 §5.6.2). */
+bool http_tchar(int c);
 
 #endif

@@ -3,6 +3,7 @@
 
 #include <string.h>
 
+#include "common/util.h"
 #include "worker/chunked.h"
 
 enum {
@@ -27,25 +28,6 @@ chunk_check_done(const struct chunk_check *k)
 	return k->state == K_DONE;
 }
 
-static int
-hexval(unsigned char ch)
-{
-	if (ch >= '0' && ch <= '9')
-		return ch - '0';
-	if (ch >= 'a' && ch <= 'f')
-		return ch - 'a' + 10;
-	if (ch >= 'A' && ch <= 'F')
-		return ch - 'A' + 10;
-	return -1;
-}
-
-static int
-is_tchar(unsigned char ch)
-{
-	return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
-	    (ch != 0 && strchr("!#$%&'*+-.^_`|~", ch) != NULL);
-}
-
 int
 chunk_check_feed(struct chunk_check *k, const char *p, size_t n)
 {
@@ -54,10 +36,10 @@ chunk_check_feed(struct chunk_check *k, const char *p, size_t n)
 		switch (k->state) {
 		case K_SIZE_FIRST:
 		case K_SIZE:
-			if (hexval(ch) >= 0) {
+			if (hex_digit((unsigned char)ch) >= 0) {
 				if (++k->digits > MAX_SIZE_DIGITS)
 					goto bad;
-				k->left = k->left * 16 + (uint64_t)hexval(ch);
+				k->left = k->left * 16 + (uint64_t)hex_digit((unsigned char)ch);
 				k->state = K_SIZE;
 			} else if (k->state == K_SIZE && ch == ';') {
 				k->state = K_EXT_NAME0;
@@ -78,14 +60,14 @@ chunk_check_feed(struct chunk_check *k, const char *p, size_t n)
 			break;
 		/* chunk-ext = *( BWS ";" BWS name [ BWS "=" BWS ( token / quoted-string ) ] ) */
 		case K_EXT_NAME0:
-			if (is_tchar(ch))
+			if (http_tchar(ch))
 				k->state = K_EXT_NAME;
 			else if (ch != ' ' && ch != '\t')
 				goto bad;
 			break;
 		case K_EXT_NAME:
 		case K_EXT_AFTER_NAME:
-			if (k->state == K_EXT_NAME && is_tchar(ch))
+			if (k->state == K_EXT_NAME && http_tchar(ch))
 				break;
 			if (ch == ' ' || ch == '\t')
 				k->state = K_EXT_AFTER_NAME;
@@ -101,14 +83,14 @@ chunk_check_feed(struct chunk_check *k, const char *p, size_t n)
 		case K_EXT_VAL0:
 			if (ch == '"')
 				k->state = K_EXT_QUOTED;
-			else if (is_tchar(ch))
+			else if (http_tchar(ch))
 				k->state = K_EXT_VAL;
 			else if (ch != ' ' && ch != '\t')
 				goto bad;
 			break;
 		case K_EXT_VAL:
 		case K_EXT_AFTER_VAL:
-			if (k->state == K_EXT_VAL && is_tchar(ch))
+			if (k->state == K_EXT_VAL && http_tchar(ch))
 				break;
 			if (ch == ' ' || ch == '\t')
 				k->state = K_EXT_AFTER_VAL;
@@ -162,7 +144,7 @@ chunk_check_feed(struct chunk_check *k, const char *p, size_t n)
 		case K_TRAILER_START:
 			if (ch == '\r')
 				k->state = K_FINAL_LF;
-			else if (is_tchar(ch))
+			else if (http_tchar(ch))
 				k->state = K_TRAILER;
 			else
 				goto bad;

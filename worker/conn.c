@@ -420,13 +420,6 @@ static const http_parser_settings parser_settings = {
 	.on_message_complete = on_message_complete,
 };
 
-static bool
-is_tchar(unsigned char ch)
-{
-	return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
-	    (ch != 0 && strchr("!#$%&'*+-.^_`|~", ch) != NULL);
-}
-
 /*
  * The strict pass over a complete head. Returns 0, or the status to answer.
  */
@@ -449,7 +442,7 @@ http_head_check(const char *p, size_t len)
 			if (s[0] == ' ' || s[0] == '\t')
 				return 400;              /* obsolete line folding */
 			size_t k = 0;
-			while (k < n && is_tchar((unsigned char)s[k]))
+			while (k < n && http_tchar((unsigned char)s[k]))
 				k++;
 			if (k == 0 || k == n || s[k] != ':')
 				return 400;              /* empty name, no colon, or space before it */
