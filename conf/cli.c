@@ -1,5 +1,5 @@
 /*
- * cli: drover's command line (DESIGN.md §2) turned into a list of
+ * cli: drover's command line (docs/design.md §2) turned into a list of
  * (section, key, value) settings applied on top of the file and environment.
  *
  * Every flag is a shorthand for one or more config keys, so the command line

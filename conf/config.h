@@ -2,7 +2,7 @@
  * config: drover's settings, their defaults, and the one path that builds
  * them from defaults < ini file < environment < command line.
  *
- * Owns parsing and validation of every key of DESIGN.md §3. It must not open
+ * Owns parsing and validation of every key of docs/design.md §3. It must not open
  * sockets, fork or touch anything outside the struct it fills: the supervisor
  * builds a fresh config on reload and keeps the old one if this fails.
  */

@@ -3,7 +3,7 @@
  *
  * Owns reading, HTTP/1.1 framing with libhttp-parser (strict: anything
  * ambiguous is a 400 and the connection closes), the request limits and
- * timeouts of DESIGN.md §5, keep-alive and pipelining (one request at a time,
+ * timeouts of docs/design.md §5, keep-alive and pipelining (one request at a time,
  * the rest stays buffered), and writing with back-pressure. It must not know
  * what an app is beyond struct app_ops.
  */

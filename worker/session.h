@@ -1,5 +1,5 @@
 /*
- * session: drover's session protocol on the request path (DESIGN.md §7):
+ * session: drover's session protocol on the request path (docs/design.md §7):
  * cookie in, lookup L1 then Redis, variables to the app, Drover-Session*
  * headers from the app consumed, store, cookie out.
  *

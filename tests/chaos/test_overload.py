@@ -1,4 +1,4 @@
-"""Hostile clients and hostile apps (DESIGN.md §5, §9): slowloris crowds,
+"""Hostile clients and hostile apps (docs/design.md §5, §9): slowloris crowds,
 a client that never reads, apps that flood stderr or never answer, a
 worker out of file descriptors, and 10 000 idle keep-alive connections on
 one worker. Each bounded in time; loopback only."""

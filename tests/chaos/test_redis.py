@@ -1,4 +1,4 @@
-"""Redis faults under load (DESIGN.md §7 degraded mode, §9 "Redis down or
+"""Redis faults under load (docs/design.md §7 degraded mode, §9 "Redis down or
 slow"): Redis SIGKILLed and restarted while clients keep counting, and a
 Redis that answers slowly behind a delaying proxy."""
 import os

@@ -1,4 +1,4 @@
-"""Workers killed under load (DESIGN.md §9 "worker SIGKILLed": only its
+"""Workers killed under load (docs/design.md §9 "worker SIGKILLed": only its
 in-flight requests fail; replaced; sessions intact) and a worker killed
 while it holds the L1 session cache lock (§7: must not wedge the others)."""
 import mmap

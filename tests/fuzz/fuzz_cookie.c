@@ -7,7 +7,7 @@
  * returns must lie inside the header; a verified id must sign back to a
  * value that verifies; a good cookie wrapped in the fuzzed header's
  * neighbours must be found intact, and with any one character altered it
- * must not verify (the MAC is checked before any lookup, DESIGN.md §7).
+ * must not verify (the MAC is checked before any lookup, docs/design.md §7).
  */
 #include "config.h"
 

@@ -7,7 +7,7 @@
  * then validated. Odd: the rest is NUL-separated section, key, value
  * triples given to config_set at the layer bits 1-2 pick. Either way the
  * config is freed (a leak fails the run), an error message must fit its
- * buffer, and a file error must name FILE:LINE as DESIGN.md §9 promises.
+ * buffer, and a file error must name FILE:LINE as docs/design.md §9 promises.
  */
 #include "config.h"
 

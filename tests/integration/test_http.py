@@ -1,6 +1,6 @@
 """HTTP/1.x behaviour of drover's workers seen from a socket: keep-alive,
 pipelining, HTTP/1.0, HEAD, 100-continue, chunked bodies, and every
-bad-input row of DESIGN.md section 9 that HTTP framing can produce. After
+bad-input row of docs/design.md section 9 that HTTP framing can produce. After
 each bad request the worker must be unharmed: same pids, next request fine."""
 import email.utils
 import socket

@@ -19,7 +19,7 @@ from harness import (BUILDDIR, CGI_DIR, DROVER, TEST_CGI_DIR, Drover, admin_get,
 
 DROVERCTL = os.environ.get("DROVERCTL_BIN", os.path.join(BUILDDIR, "droverctl"))
 
-# DESIGN.md section 8: name -> (type, label values that must be exported).
+# docs/design.md section 8: name -> (type, label values that must be exported).
 CONTRACT_METRICS = {
     "drover_requests_total": ("counter", [("code", c) for c in ("2xx", "3xx", "4xx", "5xx")]),
     "drover_request_duration_seconds": ("histogram", []),

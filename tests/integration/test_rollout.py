@@ -1,6 +1,6 @@
 """A rollout whose replacements never become ready stops, and the fleet
 returns to the config its untouched workers run: no gap, no half-rolled
-fleet (DESIGN.md §4, HUP)."""
+fleet (docs/design.md §4, HUP)."""
 import os
 import signal
 import tempfile

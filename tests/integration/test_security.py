@@ -1,4 +1,4 @@
-"""Security properties of drover checked from outside (DESIGN.md §5, §6,
+"""Security properties of drover checked from outside (docs/design.md §5, §6,
 §7, §9), beyond what test_http, test_cgi and test_sessions already prove:
 more request smuggling shapes, header injection by the app, path escapes
 through symlinked directories and sibling prefixes, privilege drop seen in

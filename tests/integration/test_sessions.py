@@ -1,4 +1,4 @@
-"""Sessions end to end (DESIGN.md §7): the counter app across workers,
+"""Sessions end to end (docs/design.md §7): the counter app across workers,
 reloads, crashes, restarts, hosts and Redis outages, with the accounting of
 §8 checked along the way."""
 import os
