@@ -30,3 +30,9 @@ TESTS += tests/unit/test_l2
 tests_unit_test_l2_SOURCES = tests/unit/test_l2.c
 tests_unit_test_l2_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_l2_LDADD = $(UNIT_LDADD)
+
+# Everything else under tests/ ships in the release tarball too, so a
+# packager can run the integration, chaos and fuzz suites from it.
+EXTRA_DIST += tests/README.md tests/run-all.sh tests/valgrind.sh \
+	tests/static-analysis.sh tests/cppcheck.supp tests/clang-tidy.supp \
+	tests/integration tests/chaos tests/fuzz
