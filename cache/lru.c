@@ -10,7 +10,7 @@
  * indices, never pointers, and the handle a process gets is the header itself.
  * Layout, each section 64-byte aligned, offsets kept in the header:
  *
- *	header | buckets[nbuckets] | entries[max_entries] | bnext[nblocks]
+ *	header | buckets[nbuckets] | entries[max_entries + 1] | bnext[nblocks]
  *	       | blocks[nblocks][LRU_BLOCK]
  *
  * buckets hold the first entry of each hash chain (nbuckets is a power of two
@@ -32,9 +32,12 @@
  * moves FREE -> WRITING -> LIVE on insert, with the value fully copied before
  * it turns LIVE, and LIVE -> FREE before any unlinking on removal, so at any
  * instruction a holder can die at, every entry is either complete or not
- * there. The next locker gets EOWNERDEAD, marks the mutex consistent and
- * rebuilds (lru_rebuild); only the one entry that was being written is lost.
- * The old LRU order is kept as far as it still walks cleanly.
+ * there. A replacement turns the new copy LIVE before the old one goes (the
+ * entry array has one spare slot for it), so for a moment two complete copies
+ * of a key exist; each write gets a sequence number and recovery keeps the
+ * later one. The next locker gets EOWNERDEAD, marks the mutex consistent and
+ * rebuilds (lru_rebuild): a write cut short leaves the previous value, never
+ * no value. The old LRU order is kept as far as it still walks cleanly.
  */
 
 #ifdef HAVE_CONFIG_H
@@ -51,7 +54,7 @@
 /* test hook: takes the tier lock and returns holding it, so a test can kill the holder */
 int lru_debug_lock(struct lru *);
 
-#define LRU_MAGIC	0x64726f766c727531ULL	/* "drovlru1" */
+#define LRU_MAGIC	0x64726f766c727532ULL	/* "drovlru2": the layout of this version */
 #define LRU_ALIGN	64
 #define LRU_BLOCK	256
 #define LRU_NIL		0x7fffffffU
@@ -76,13 +79,14 @@ struct lru_ent {
 	uint16_t	pad;
 	uint64_t	version;
 	int64_t		expires_ms;
+	uint64_t	seq;		/* order of writes: recovery keeps the later of two copies */
 };
 
 struct lru {
 	uint64_t	magic;
 	uint64_t	max_entries, max_bytes;
 	uint32_t	nbuckets, shift;
-	uint32_t	nblocks, pad;
+	uint32_t	nblocks, nslots;	/* nslots = max_entries + 1 spare for replacing */
 	uint64_t	off_buckets, off_ents, off_bnext, off_blocks;
 	pthread_mutex_t	mtx;
 
@@ -90,7 +94,7 @@ struct lru {
 	uint32_t	head, tail;
 	uint32_t	free_ent, free_block;
 	uint32_t	nfree_blocks, sweep;
-	uint64_t	entries, bytes, ndirty;
+	uint64_t	entries, bytes, ndirty, seq;
 	uint64_t	evictions_lru, evictions_ttl, lock_recoveries;
 };
 
@@ -105,6 +109,17 @@ struct lru_layout {
  * them across an entry's state change.
  */
 #define lru_barrier()	__atomic_signal_fence(__ATOMIC_SEQ_CST)
+
+/*
+ * Test builds (LRU_TEST_HOOKS) call a hook between the stores that matter to
+ * recovery, so a unit test can kill a writer at each of them in turn.
+ */
+#ifdef LRU_TEST_HOOKS
+void	(*lru_test_step)(void);
+#define LRU_STEP()	do { lru_barrier(); if (lru_test_step != NULL) lru_test_step(); } while (0)
+#else
+#define LRU_STEP()	do { } while (0)
+#endif
 
 static uint64_t
 roundup64(uint64_t n)
@@ -134,7 +149,7 @@ lru_layout(uint64_t max_entries, uint64_t max_bytes, struct lru_layout *lo)
 	lo->off_buckets = roundup64(sizeof(struct lru));
 	lo->off_ents = roundup64(lo->off_buckets + nb * sizeof(uint32_t));
 	lo->off_bnext = roundup64(lo->off_ents +
-	    max_entries * sizeof(struct lru_ent));
+	    (max_entries + 1) * sizeof(struct lru_ent));
 	lo->off_blocks = roundup64(lo->off_bnext + lo->nblocks * sizeof(uint32_t));
 	lo->size = lo->off_blocks + lo->nblocks * LRU_BLOCK;
 	if (lo->size > SIZE_MAX - LRU_ALIGN)
@@ -199,7 +214,7 @@ lru_find(struct lru *l, const uint8_t *key)
 	uint32_t	 i = lru_buckets(l)[lru_bucket(l, key)];
 	uint64_t	 n;
 
-	for (n = 0; i != LRU_NIL && n < l->max_entries; n++) {
+	for (n = 0; i != LRU_NIL && n < l->nslots; n++) {
 		if (memcmp(ents[i].key, key, LRU_KEY_LEN) == 0)
 			return (i);
 		i = ents[i].hnext;
@@ -224,7 +239,7 @@ hash_unlink(struct lru *l, uint32_t i)
 	uint32_t	*p = &lru_buckets(l)[lru_bucket(l, ents[i].key)];
 	uint64_t	 n;
 
-	for (n = 0; *p != LRU_NIL && n < l->max_entries; n++) {
+	for (n = 0; *p != LRU_NIL && n < l->nslots; n++) {
 		if (*p == i) {
 			*p = ents[i].hnext;
 			return;
@@ -318,6 +333,7 @@ value_write(struct lru *l, uint32_t b, const uint8_t *src, size_t len)
 	while (len > 0) {
 		n = len < LRU_BLOCK ? len : LRU_BLOCK;
 		memcpy(lru_block(l, b), src, n);
+		LRU_STEP();
 		src += n;
 		len -= n;
 		b = bnext[b];
@@ -346,9 +362,13 @@ ent_remove(struct lru *l, uint32_t i)
 
 	e->state = E_FREE;
 	lru_barrier();
+	LRU_STEP();
 	hash_unlink(l, i);
+	LRU_STEP();
 	list_unlink(l, i);
+	LRU_STEP();
 	blocks_free(l, e->block, nblocks_for(e->len));
+	LRU_STEP();
 	l->entries--;
 	l->bytes -= e->len;
 	if (e->flags & F_DIRTY)
@@ -370,11 +390,11 @@ lru_format(struct lru *l)
 
 	for (i = 0; i < l->nbuckets; i++)
 		buckets[i] = LRU_NIL;
-	for (i = 0; i < l->max_entries; i++) {
+	for (i = 0; i < l->nslots; i++) {
 		memset(&ents[i], 0, sizeof(ents[i]));
 		ents[i].state = E_FREE;
 		ents[i].prev = ents[i].next = ents[i].block = LRU_NIL;
-		ents[i].hnext = i + 1 < l->max_entries ? (uint32_t)(i + 1) : LRU_NIL;
+		ents[i].hnext = i + 1 < l->nslots ? (uint32_t)(i + 1) : LRU_NIL;
 	}
 	for (i = 0; i < l->nblocks; i++)
 		bnext[i] = i + 1 < l->nblocks ? (uint32_t)(i + 1) : LRU_NIL;
@@ -429,7 +449,7 @@ lru_rebuild(struct lru *l)
 {
 	struct lru_ent	*ents = lru_ents(l), *e;
 	uint32_t	*buckets = lru_buckets(l), *bnext = lru_bnext(l);
-	uint32_t	 old, next;
+	uint32_t	 old, next, j;
 	uint64_t	 i, n;
 
 	for (i = 0; i < l->nbuckets; i++)
@@ -438,24 +458,44 @@ lru_rebuild(struct lru *l)
 		bnext[i] &= ~LRU_MARK;
 	l->entries = l->bytes = l->ndirty = 0;
 
-	for (i = 0; i < l->max_entries; i++) {
+	for (i = 0; i < l->nslots; i++) {
 		e = &ents[i];
 		e->flags &= F_DIRTY;
-		if (e->state != E_LIVE || e->len > l->max_bytes ||
-		    lru_find(l, e->key) != LRU_NIL || claim_blocks(l, e) != 0)
+		if (e->state != E_LIVE || e->len > l->max_bytes)
 			continue;
+		/*
+		 * Two complete copies of one key: the holder died in lru_put
+		 * between the new copy turning LIVE and the old one's removal.
+		 * The later write wins.
+		 */
+		j = lru_find(l, e->key);
+		if (j != LRU_NIL && ents[j].seq > e->seq)
+			continue;
+		if (claim_blocks(l, e) != 0)
+			continue;
+		if (j != LRU_NIL) {
+			hash_unlink(l, j);
+			unclaim_blocks(l, ents[j].block, nblocks_for(ents[j].len));
+			ents[j].flags &= F_DIRTY;
+			l->entries--;
+			l->bytes -= ents[j].len;
+			if (ents[j].flags & F_DIRTY)
+				l->ndirty--;
+		}
 		e->flags |= F_KEEP;
 		hash_link(l, (uint32_t)i);
 		l->entries++;
 		l->bytes += e->len;
 		if (e->flags & F_DIRTY)
 			l->ndirty++;
+		if (e->seq > l->seq)
+			l->seq = e->seq;
 	}
 
 	/* Keep the old recency order as far as the old list still walks. */
 	old = l->head;
 	l->head = l->tail = LRU_NIL;
-	for (n = 0; old < l->max_entries && n < l->max_entries; n++) {
+	for (n = 0; old < l->nslots && n < l->nslots; n++) {
 		e = &ents[old];
 		if (e->flags & F_PLACED)
 			break;
@@ -468,7 +508,7 @@ lru_rebuild(struct lru *l)
 	}
 
 	l->free_ent = LRU_NIL;
-	for (i = l->max_entries; i-- > 0;) {
+	for (i = l->nslots; i-- > 0;) {
 		e = &ents[i];
 		if ((e->flags & (F_KEEP|F_PLACED)) == F_KEEP)
 			list_push_tail(l, (uint32_t)i);
@@ -494,7 +534,7 @@ lru_rebuild(struct lru *l)
 			l->nfree_blocks++;
 		}
 	}
-	if (l->sweep >= l->max_entries)
+	if (l->sweep >= l->nslots)
 		l->sweep = 0;
 }
 
@@ -587,6 +627,7 @@ lru_init(void *mem, size_t size, uint64_t max_entries, uint64_t max_bytes)
 	l->nbuckets = (uint32_t)lo.nbuckets;
 	l->shift = (uint32_t)lo.shift;
 	l->nblocks = (uint32_t)lo.nblocks;
+	l->nslots = (uint32_t)max_entries + 1;
 	l->off_buckets = lo.off_buckets;
 	l->off_ents = lo.off_ents;
 	l->off_bnext = lo.off_bnext;
@@ -662,17 +703,20 @@ out:
 }
 
 /*
- * A replacement is a removal then a fresh insert, so the new value never
- * overwrites blocks a LIVE entry still owns (see Recovery above). Equal
- * versions overwrite: a retried write of the same version must land.
+ * A replacement writes the new copy into free blocks and a free slot (there
+ * is always one spare) and turns it LIVE before the old copy goes: a holder
+ * killed anywhere in here leaves the old value or the new one, both whole
+ * (see Recovery above). Equal versions overwrite: a retried write of the
+ * same version must land.
  */
 int
 lru_put(struct lru *l, const uint8_t key[LRU_KEY_LEN], const void *val, size_t len,
     const struct lru_meta *meta)
 {
-	struct lru_ent	*e;
+	struct lru_ent	*e, *ents;
 	uint64_t	 version = meta != NULL ? meta->version : 0;
-	uint32_t	 i, need;
+	uint32_t	 i, old, victim, need;
+	uint64_t	 oldlen, others;
 	int		 rc = LRU_OK;
 
 	if (len > l->max_bytes || len > UINT32_MAX)
@@ -682,41 +726,64 @@ lru_put(struct lru *l, const uint8_t key[LRU_KEY_LEN], const void *val, size_t l
 		return (LRU_TOOBIG);
 
 	lru_lock(l);
-	i = lru_find(l, key);
-	if (i != LRU_NIL) {
-		if (version < lru_ents(l)[i].version) {
-			rc = LRU_STALE;
-			goto out;
-		}
-		ent_remove(l, i);
+	LRU_STEP();
+	ents = lru_ents(l);
+	old = lru_find(l, key);
+	if (old != LRU_NIL && version < ents[old].version) {
+		rc = LRU_STALE;
+		goto out;
 	}
-	while (l->free_ent == LRU_NIL || l->nfree_blocks < need ||
-	    l->bytes + len > l->max_bytes) {
-		if (l->tail == LRU_NIL) {
-			rc = LRU_TOOBIG;	/* cannot happen: the value fits an empty tier */
-			goto out;
+	for (;;) {
+		oldlen = old != LRU_NIL ? ents[old].len : 0;
+		others = l->entries - (old != LRU_NIL);
+		if (others < l->max_entries && l->free_ent != LRU_NIL &&
+		    l->nfree_blocks >= need && l->bytes - oldlen + len <= l->max_bytes)
+			break;
+		victim = l->tail;
+		if (victim == old)
+			victim = victim != LRU_NIL ? ents[victim].prev : LRU_NIL;
+		if (victim == LRU_NIL) {
+			/*
+			 * Only the old copy is left and the two do not fit side
+			 * by side (block slack in a tier sized for one value):
+			 * replace in place, the one case without the guarantee.
+			 */
+			if (old == LRU_NIL) {
+				rc = LRU_TOOBIG;	/* cannot happen: the value fits an empty tier */
+				goto out;
+			}
+			ent_remove(l, old);
+			old = LRU_NIL;
+			continue;
 		}
-		ent_remove(l, l->tail);
+		ent_remove(l, victim);
 		l->evictions_lru++;
+		LRU_STEP();
 	}
 
 	i = l->free_ent;
-	e = &lru_ents(l)[i];
+	e = &ents[i];
 	l->free_ent = e->hnext;
 	e->state = E_WRITING;
-	lru_barrier();
+	LRU_STEP();
 	e->block = blocks_alloc(l, need);
 	e->len = (uint32_t)len;
+	LRU_STEP();
 	value_write(l, e->block, val, len);
 	memcpy(e->key, key, LRU_KEY_LEN);
 	e->version = version;
 	e->expires_ms = meta != NULL ? meta->expires_ms : INT64_MAX;
 	e->flags = meta != NULL && meta->dirty ? F_DIRTY : 0;
-	lru_barrier();
+	e->seq = ++l->seq;
+	LRU_STEP();
 	e->state = E_LIVE;
-	lru_barrier();
+	LRU_STEP();
+	if (old != LRU_NIL)
+		ent_remove(l, old);
 	hash_link(l, i);
+	LRU_STEP();
 	list_push_head(l, i);
+	LRU_STEP();
 	l->entries++;
 	l->bytes += len;
 	if (e->flags & F_DIRTY)
@@ -799,14 +866,14 @@ lru_dirty_scan(struct lru *l, uint64_t *cursor, uint8_t (*keys)[LRU_KEY_LEN], si
 		return (0);
 	lru_lock(l);
 	ents = lru_ents(l);
-	i = *cursor < l->max_entries ? *cursor : 0;
+	i = *cursor < l->nslots ? *cursor : 0;
 	if (l->ndirty == 0)
-		i = l->max_entries;
-	for (n = 0; n < LRU_SCAN_SLOTS && i < l->max_entries && found < max; n++, i++) {
+		i = l->nslots;
+	for (n = 0; n < LRU_SCAN_SLOTS && i < l->nslots && found < max; n++, i++) {
 		if (ents[i].state == E_LIVE && (ents[i].flags & F_DIRTY))
 			memcpy(keys[found++], ents[i].key, LRU_KEY_LEN);
 	}
-	*cursor = i < l->max_entries ? i : 0;
+	*cursor = i < l->nslots ? i : 0;
 	lru_unlock(l);
 	return (found);
 }
@@ -834,10 +901,10 @@ lru_expire(struct lru *l, int64_t now_ms, size_t max_work)
 	 * Gets with ttl_ms <= 0 and puts with mixed deadlines break that
 	 * order; a bounded sweep over the slots finds the rest in time.
 	 */
-	budget = max_work < l->max_entries / 4 ? max_work * 4 : l->max_entries;
+	budget = max_work < l->nslots / 4 ? max_work * 4 : l->nslots;
 	for (n = 0; n < budget && done < max_work; n++) {
 		i = l->sweep;
-		l->sweep = i + 1 < l->max_entries ? i + 1 : 0;
+		l->sweep = i + 1 < l->nslots ? i + 1 : 0;
 		if (ents[i].state == E_LIVE && ents[i].expires_ms <= now_ms) {
 			ent_remove(l, i);
 			l->evictions_ttl++;

@@ -53,7 +53,10 @@ struct lru *lru_attach(void *mem);
  */
 int lru_get(struct lru *l, const uint8_t key[LRU_KEY_LEN], int64_t now_ms, int64_t ttl_ms,
     void *buf, size_t cap, size_t *len, struct lru_meta *meta);
-/* Inserts or replaces; evicts least-recently-used entries to fit. */
+/*
+ * Inserts or replaces; evicts least-recently-used entries to fit. A writer
+ * killed inside leaves the previous value or the new one, never neither.
+ */
 int lru_put(struct lru *l, const uint8_t key[LRU_KEY_LEN], const void *val, size_t len,
     const struct lru_meta *meta);
 int lru_delete(struct lru *l, const uint8_t key[LRU_KEY_LEN]);

@@ -8,7 +8,9 @@ TESTS += $(UNIT_TESTS)
 tests_unit_test_config_SOURCES = tests/unit/test_config.c
 tests_unit_test_config_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_config_LDADD = $(UNIT_LDADD)
-tests_unit_test_lru_SOURCES = tests/unit/test_lru.c
+# cache/lru.c again, with the step hooks the dead-writer tests kill at
+tests_unit_test_lru_SOURCES = tests/unit/test_lru.c cache/lru.c
+tests_unit_test_lru_CPPFLAGS = $(AM_CPPFLAGS) -DLRU_TEST_HOOKS
 tests_unit_test_lru_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_lru_LDADD = $(UNIT_LDADD)
 tests_unit_test_envelope_SOURCES = tests/unit/test_envelope.c

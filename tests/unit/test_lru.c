@@ -22,8 +22,9 @@
 
 #include "cache/lru.h"
 
-/* test hook in cache/lru.c */
+/* test hooks in cache/lru.c (lru_test_step: test builds only) */
 extern int lru_debug_lock(struct lru *);
+extern void (*lru_test_step)(void);
 
 #define NEVER	INT64_MAX
 
@@ -713,6 +714,125 @@ START_TEST(test_holder_killed_midway)
 }
 END_TEST
 
+/* A child that dies at its step_kill_at'th step inside the tier (test hook). */
+static int	step_kill_at, step_count;
+
+static void
+step_hook(void)
+{
+	if (++step_count == step_kill_at)
+		raise(SIGKILL);
+}
+
+/*
+ * For k = 1, 2, ... until a child finishes: a fresh tier, setup, then put in
+ * a child killed at its k'th step, then check. Returns how many were killed.
+ */
+typedef void (*tier_setup_fn)(struct lru *);
+typedef void (*tier_put_fn)(struct lru *);
+
+static int
+kill_at_each_step(uint64_t max_entries, uint64_t max_bytes, tier_setup_fn setup,
+    tier_put_fn put, void (*check)(struct lru *, bool killed))
+{
+	struct lru	*l;
+	pid_t		 pid;
+	int		 k, status, killed = 0;
+
+	for (k = 1; k < 1000; k++) {
+		l = make_tier(max_entries, max_bytes);
+		setup(l);
+		pid = fork();
+		ck_assert_int_ge(pid, 0);
+		if (pid == 0) {
+			alarm(10);
+			step_count = 0;
+			step_kill_at = k;
+			lru_test_step = step_hook;
+			put(l);
+			_exit(0);
+		}
+		ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+		if (WIFEXITED(status)) {
+			ck_assert_int_eq(WEXITSTATUS(status), 0);
+			check(l, false);
+			teardown();
+			return (killed);
+		}
+		ck_assert(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+		killed++;
+		check(l, true);
+		teardown();
+	}
+	ck_abort_msg("a put never finished");
+	return (killed);
+}
+
+/*
+ * Key 0 holds version 1 (300 bytes, dirty, written last); keys 1-3 are
+ * clean, key 1 least recent. Version 2 of key 0 (700 bytes) needs key 1's
+ * room, so the put evicts, writes, and retires the old copy.
+ */
+static int	replace_seen[3];
+
+static void
+replace_setup(struct lru *l)
+{
+	uint64_t	n;
+
+	for (n = 1; n < 4; n++)
+		ck_assert_int_eq(put_n(l, n, 300, 1, NEVER, false), LRU_OK);
+	ck_assert_int_eq(put_n(l, 0, 300, 1, NEVER, true), LRU_OK);
+}
+
+static void
+replace_put(struct lru *l)
+{
+	(void)put_n(l, 0, 700, 2, NEVER, true);
+}
+
+static void
+replace_check(struct lru *l, bool killed)
+{
+	struct lru_stats	st;
+	struct lru_meta		m;
+	uint8_t			key[LRU_KEY_LEN], buf[1024];
+	size_t			len;
+
+	key_of(0, key);
+	ck_assert_int_eq(lru_get(l, key, 0, 0, buf, sizeof(buf), &len, &m), LRU_OK);
+	ck_assert_msg(m.version == 1 || m.version == 2, "version %llu",
+	    (unsigned long long)m.version);
+	ck_assert_uint_eq(len, m.version == 1 ? 300 : 700);
+	ck_assert(val_ok(0, m.version, buf, len, 0));
+	ck_assert(m.dirty);
+	replace_seen[m.version]++;
+	/* keys 2 and 3 are never the victims */
+	ck_assert_int_eq(get_n(l, 2, 0, 0, NULL, NULL), LRU_OK);
+	ck_assert_int_eq(get_n(l, 3, 0, 0, NULL, NULL), LRU_OK);
+	check_consistent(l, 4, 0);
+	lru_get_stats(l, &st);
+	ck_assert_uint_eq(st.lock_recoveries, killed ? 1 : 0);
+	ck_assert_uint_le(st.bytes, 1500);
+	/* and the tier takes writes again */
+	ck_assert_int_eq(put_n(l, 0, 100, 3, NEVER, false), LRU_OK);
+	check_consistent(l, 4, 0);
+}
+
+START_TEST(test_put_killed_each_step)
+{
+	int	killed;
+
+	memset(replace_seen, 0, sizeof(replace_seen));
+	killed = kill_at_each_step(4, 1500, replace_setup, replace_put, replace_check);
+	/* an eviction, three value blocks and the swap: many places to die at */
+	ck_assert_int_ge(killed, 10);
+	/* both outcomes happen: the old copy until the new one is whole, then the new */
+	ck_assert_int_gt(replace_seen[1], 0);
+	ck_assert_int_gt(replace_seen[2], 1);
+}
+END_TEST
+
 START_TEST(test_init_bounds)
 {
 	size_t		 sz = lru_region_size(100, 10000);
@@ -770,6 +890,7 @@ lru_suite(void)
 	tcase_add_test(tp, test_concurrency);
 	tcase_add_test(tp, test_holder_killed);
 	tcase_add_test(tp, test_holder_killed_midway);
+	tcase_add_test(tp, test_put_killed_each_step);
 	suite_add_tcase(s, tp);
 	return (s);
 }
