@@ -200,6 +200,27 @@ bump_restart(struct arbiter *a, enum wexit_reason r)
 	}
 }
 
+/*
+ * A worker died before it ever reported ready: something is wrong with the
+ * config or the app, so spawning backs off instead of fork-looping. Only
+ * these count towards the streak; a ready worker's death never does.
+ */
+static void
+start_failed(struct arbiter *a, int i)
+{
+	struct wproc *w = &a->w[i];
+	a->fail_streak++;
+	int64_t delay = 100LL << (a->fail_streak < 8 ? a->fail_streak : 8);
+	if (delay > BACKOFF_MAX_MS)
+		delay = BACKOFF_MAX_MS;
+	a->next_spawn_ms = mono_ms() + delay;
+	log_warn("worker", "state=backoff id=%d delay_ms=%lld streak=%d", i + 1, (long long)delay,
+	    a->fail_streak);
+	/* Replacements of a rollout that keep dying will not get better. */
+	if (a->prev_cfg && w->generation == a->generation && a->fail_streak >= 3)
+		rollout_failed(a, "replacements keep dying at start");
+}
+
 static void
 on_child(struct ev_loop *loop, ev_child *wc, int revents)
 {
@@ -219,26 +240,26 @@ on_child(struct ev_loop *loop, ev_child *wc, int revents)
 		log_info("worker", "state=gone id=%d pid=%d generation=%u reason=%s %s", i + 1, (int)pid,
 		    w->generation, reason, how);
 		bump_restart(a, w->exit_reason);
+		/* The slot says ready before the next tick may have seen it. */
+		bool was_ready = w->ever_ready || atomic_load(&slot_of(a, i)->state) == WS_READY;
+		bool replace_now = false;
 		if (w->exit_reason == WR_NONE && !a->stopping) {
-			/* Dying before ever serving means something is wrong with the
-			 * config or app: back off instead of fork-looping. */
-			if (!w->ever_ready || mono_ms() - w->spawned_ms < 1000) {
-				a->fail_streak++;
-				int64_t delay = 100LL << (a->fail_streak < 8 ? a->fail_streak : 8);
-				if (delay > BACKOFF_MAX_MS)
-					delay = BACKOFF_MAX_MS;
-				a->next_spawn_ms = mono_ms() + delay;
-				log_warn("worker", "state=backoff id=%d delay_ms=%lld streak=%d", i + 1,
-				    (long long)delay, a->fail_streak);
-				/* Replacements of a rollout that keep dying will not get better. */
-				if (a->prev_cfg && w->generation == a->generation && a->fail_streak >= 3)
-					rollout_failed(a, "replacements keep dying at start");
+			if (!was_ready) {
+				start_failed(a, i);
+			} else {
+				/* A worker that served was killed from outside (OOM
+				 * killer, an operator, a kill storm): nothing says a new
+				 * one will fail, so it is replaced at once, whatever
+				 * backoff start failures may have set. */
+				replace_now = true;
 			}
 		}
 		shm_retire_counters(a->shm->sb, slot_of(a, i));
 		atomic_store(&slot_of(a, i)->pid, 0);
 		atomic_store(&slot_of(a, i)->state, WS_FREE);
 		memset(w, 0, sizeof *w);
+		if (replace_now && live_count(a) < a->target)
+			spawn_worker(a, "crash");
 		return;
 	}
 	log_debug("worker", "reaped=%d note=\"not a worker\"", (int)pid);

@@ -307,6 +307,48 @@ class TestWorkers(LifecycleBase):
         m = d.metrics()
         self.assertEqual(m['drover_worker_restarts_total{reason="crash"}'], 1)
 
+    def test_kill_storm_never_empties_the_fleet(self):
+        """Ready workers SIGKILLed again and again are replaced at once: a
+        kill storm is not a crash loop, and capacity is never zero for long."""
+        d = self.start(workers=2)
+        end = time.monotonic() + 5
+        longest_empty = 0.0
+        empty_since = None
+        kills = 0
+        next_kill = 0.0
+        while time.monotonic() < end:
+            now = time.monotonic()
+            ready = d.worker_pids()
+            if ready:
+                empty_since = None
+            else:
+                empty_since = empty_since or now
+                longest_empty = max(longest_empty, now - empty_since)
+            if ready and now >= next_kill:
+                os.kill(ready[0], signal.SIGKILL)
+                kills += 1
+                next_kill = now + 0.15
+            time.sleep(0.02)
+        self.assertGreater(kills, 10)
+        self.assertLess(longest_empty, 1.0, "no ready worker for %.2f s" % longest_empty)
+        self.assertFalse(log_events(d.read_log(), event="worker", state="backoff"))
+        wait_until(lambda: len(d.worker_pids()) == 2, 5)
+        self.assertEqual(request(d.port, "GET", "/pid.cgi")[0], 200)
+
+    def test_workers_failing_at_start_back_off(self):
+        """Workers that exit before they are ready are restarted after
+        growing delays, not in a fork loop."""
+        d = Drover(workers=1, cgi=None, args=("--fastcgi", "/bin/true"),
+                   env={"TMPDIR": os.path.join(self.tmp, "missing")})
+        self.drovers.append(d)
+        wait_until(lambda: len(log_events(d.read_log(), event="worker", state="backoff")) >= 4, 10)
+        lines = log_events(d.read_log(), event="worker", state="backoff")
+        delays = [int(x["delay_ms"]) for x in lines]
+        self.assertEqual(delays[:4], sorted(delays[:4]))
+        self.assertGreater(delays[3], delays[0])
+        gone = [x for x in log_events(d.read_log(), event="worker", state="gone")]
+        self.assertLess(len(gone), 8, "fork loop: %d exits" % len(gone))
+
     def test_ttin_ttou(self):
         d = self.start(workers=2)
         old = d.worker_pids()
