@@ -377,6 +377,24 @@ req_complete(struct req *r, int result, const uint8_t *val, size_t len)
 		dcb(arg, result);
 }
 
+/*
+ * A call that fails before anything is sent answers through these, like
+ * req_complete does later: a NULL callback (fire-and-forget) is skipped.
+ */
+static void
+get_now(l2_get_cb cb, void *arg, int result)
+{
+	if (cb != NULL)
+		cb(arg, result, NULL, 0);
+}
+
+static void
+done_now(l2_done_cb cb, void *arg, int result)
+{
+	if (cb != NULL)
+		cb(arg, result);
+}
+
 static void req_reply(redisAsyncContext *, void *, void *);
 
 /* Queues r on the command connection; -1 when hiredis refuses it. */
@@ -1312,7 +1330,7 @@ l2_get(struct l2 *l, const uint8_t sid[16], int64_t ttl_ms, l2_get_cb cb, void *
 	int argc = 2;
 
 	if (!l2_usable(l) || (r = req_new(l, REQ_GET, l->prefix_len + 2 + SID_HEX_LEN)) == NULL) {
-		cb(arg, L2_ERROR, NULL, 0);
+		get_now(cb, arg, L2_ERROR);
 		return;
 	}
 	r->get_cb = cb;
@@ -1331,7 +1349,7 @@ l2_get(struct l2 *l, const uint8_t sid[16], int64_t ttl_ms, l2_get_cb cb, void *
 	argvlen[0] = strlen(argv[0]);
 	if (req_send(l, r, argc, argv, argvlen) == -1) {
 		free(r);
-		cb(arg, L2_ERROR, NULL, 0);
+		get_now(cb, arg, L2_ERROR);
 	}
 }
 
@@ -1354,7 +1372,7 @@ script_call(struct l2 *l, int kind, const uint8_t sid[16], const uint8_t *val,
 	size_t klen, mlen, vlen, tlen, off = 0;
 
 	if (!l2_usable(l) || l->prefix_len + 2 + SID_HEX > sizeof(key)) {
-		cb(arg, L2_ERROR);
+		done_now(cb, arg, L2_ERROR);
 		return;
 	}
 	klen = key_write(l, key, sid);
@@ -1364,7 +1382,7 @@ script_call(struct l2 *l, int kind, const uint8_t sid[16], const uint8_t *val,
 	vlen = (size_t)snprintf(ver, sizeof(ver), "%llu", (unsigned long long)version);
 	tlen = (size_t)snprintf(ttl, sizeof(ttl), "%lld", (long long)ttl_ms);
 	if ((r = req_new(l, kind, klen + len + vlen + tlen + l->channel_len + mlen)) == NULL) {
-		cb(arg, L2_ERROR);
+		done_now(cb, arg, L2_ERROR);
 		return;
 	}
 	r->done_cb = cb;
@@ -1380,7 +1398,7 @@ script_call(struct l2 *l, int kind, const uint8_t sid[16], const uint8_t *val,
 	/* The key goes first in argv as KEYS[1]; script_send adds the rest. */
 	if (script_send(l, r) == -1) {
 		free(r);
-		cb(arg, L2_ERROR);
+		done_now(cb, arg, L2_ERROR);
 	}
 }
 

@@ -44,6 +44,15 @@ struct l2_hooks {
 	void (*state)(void *arg, bool up, bool breaker_open);
 };
 
+/*
+ * The callback contract, kept on every path (sent, refused at once, timed
+ * out, connection lost, l2_free):
+ * - a non-NULL callback runs exactly once, possibly before the call returns;
+ * - a NULL l2_done_cb means fire-and-forget: the command is sent when it
+ *   can be and its outcome is dropped, and nothing is ever called;
+ * - l2_get needs a callback (a lookup nobody reads is pointless), but a
+ *   NULL one is treated as fire-and-forget as well rather than called.
+ */
 typedef void (*l2_get_cb)(void *arg, int result, const uint8_t *val, size_t len);
 typedef void (*l2_done_cb)(void *arg, int result);
 

@@ -302,6 +302,30 @@ class RedisSessions(unittest.TestCase):
             return val is not None and int.from_bytes(val[8:16], "big") == 11
         wait_until(flushed, 20)
 
+    def test_delete_and_renew_during_an_outage_and_with_the_breaker_open(self):
+        # Both send a fire-and-forget Redis delete; while Redis is down or
+        # the breaker is open that call fails at once, and must not crash.
+        d = self.start(workers=1, sets=["redis.breaker_failures=2", "redis.breaker_window=30"])
+        pids = d.worker_pids()
+        users = [Visitor(d.port) for _ in range(4)]
+        for u in users:
+            u.count()
+            u.count()
+
+        def renew_and_delete(renewer, deleter):
+            self.assertEqual(renewer.count("/counter.cgi?renew=1")[0], 3)
+            st, hdrs, _ = deleter.get("/counter.cgi?delete=1")
+            self.assertEqual(st, 200)
+            self.assertIn("Max-Age=0", hdrs.get("set-cookie", ""))
+
+        self.redis.stop()
+        wait_until(lambda: d.metrics()["drover_redis_up"] == 0, 10)
+        renew_and_delete(users[0], users[1])
+        wait_until(lambda: d.metrics()["drover_redis_breaker_open"] == 1, 10)
+        renew_and_delete(users[2], users[3])
+        self.assertEqual(d.worker_pids(), pids, "a worker died")
+        self.assertEqual(users[0].count()[:2], (4, "hit"))
+
     def test_tampered_redis_value_is_rejected(self):
         a = self.start()
         v = Visitor(a.port)

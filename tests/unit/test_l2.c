@@ -694,6 +694,71 @@ START_TEST(test_free_with_commands_in_flight)
 }
 END_TEST
 
+/*
+ * Fire-and-forget (NULL callback) delete and store on every failure path:
+ * no connection yet, connection lost, breaker open, and in flight when the
+ * server stops answering or the tier is freed. None may call through NULL.
+ */
+START_TEST(test_fire_and_forget_on_every_path)
+{
+	struct hookrec h = { 0 };
+	struct l2 *l;
+	uint8_t val[64];
+	size_t n = envelope(val, 1, "x");
+
+	l = open_l2(NULL, 1, &h);
+	ck_assert_ptr_nonnull(l);
+	/* Not connected yet: refused at once. */
+	l2_delete(l, sid1, NULL, NULL);
+	l2_store(l, sid1, val, n, 1, 1000, NULL, NULL);
+	l2_get(l, sid1, 1000, NULL, NULL);
+	ck_assert(wait_for(pred_subscribed, l, 3.0));
+
+	/* In flight when the server stops: the timeout fails them. */
+	ck_assert_int_eq(kill(srv.pid, SIGSTOP), 0);
+	l2_delete(l, sid1, NULL, NULL);
+	l2_store(l, sid2, val, n, 1, 1000, NULL, NULL);
+	ck_assert_int_eq(l2_pending(l), 2);
+	ck_assert(wait_for(pred_open, &h, 5.0));
+	ck_assert_int_eq(l2_pending(l), 0);
+
+	/* Breaker open: refused at once. */
+	l2_delete(l, sid1, NULL, NULL);
+	l2_store(l, sid1, val, n, 2, 1000, NULL, NULL);
+
+	ck_assert_int_eq(kill(srv.pid, SIGCONT), 0);
+	ck_assert(wait_for(pred_usable, l, 5.0));
+	/* Connection lost (server gone). */
+	server_kill();
+	ck_assert(wait_for(pred_unusable, l, 2.0));
+	l2_delete(l, sid1, NULL, NULL);
+	l2_store(l, sid1, val, n, 3, 1000, NULL, NULL);
+
+	/* In flight when the tier is freed. */
+	server_start();
+	ck_assert(wait_for(pred_usable, l, 5.0));
+	ck_assert_int_eq(kill(srv.pid, SIGSTOP), 0);
+	l2_delete(l, sid1, NULL, NULL);
+	ck_assert_int_eq(l2_pending(l), 1);
+	l2_free(l);
+	kill(srv.pid, SIGCONT);
+	pause_loop(0.2);
+}
+END_TEST
+
+/* Fire-and-forget commands that succeed reach Redis like any other. */
+START_TEST(test_fire_and_forget_delivered)
+{
+	struct hookrec h = { 0 };
+	struct l2 *l = open_ready(1, &h);
+
+	ck_assert_int_eq(store_sync(l, sid1, 1, "x", 60000), L2_OK);
+	l2_delete(l, sid1, NULL, NULL);
+	ck_assert_int_eq(get_sync(l, sid1, 0).result, L2_NOTFOUND);
+	l2_free(l);
+}
+END_TEST
+
 static struct l2 *freed_in_cb;
 
 static void
@@ -867,6 +932,8 @@ l2_suite(void)
 	tcase_add_test(tc, test_redis_down_and_back);
 	tcase_add_test(tc, test_free_with_commands_in_flight);
 	tcase_add_test(tc, test_free_from_callback);
+	tcase_add_test(tc, test_fire_and_forget_on_every_path);
+	tcase_add_test(tc, test_fire_and_forget_delivered);
 	tcase_add_test(tc, test_no_warning_by_default);
 	suite_add_tcase(s, tc);
 
