@@ -2,9 +2,10 @@
  * lru: the L1 session tier, an LRU hash table in one shared mapping.
  *
  * Owns the region layout, the robust process-shared mutex and its recovery,
- * LRU and TTL eviction and the max_entries/max_bytes bounds. It must not log,
- * allocate from the heap, read a clock or make a system call beyond the mutex:
- * callers pass the time and do their own logging and counting.
+ * LRU eviction (never of a dirty entry), TTL expiry and the max_entries and
+ * max_bytes bounds. It must not log, allocate from the heap, read a clock or
+ * make a system call beyond the mutex: callers pass the time and do their own
+ * logging and counting.
  *
  * The region is mapped at a different address in every process, so it holds
  * indices, never pointers, and the handle a process gets is the header itself.
@@ -67,6 +68,19 @@ enum { E_FREE = 0, E_WRITING, E_LIVE };
 #define F_DIRTY		0x01
 #define F_KEEP		0x02	/* rebuild scratch: entry survives */
 #define F_PLACED	0x04	/* rebuild scratch: entry is on the new LRU list */
+#define F_PERSIST	F_DIRTY	/* the flags recovery keeps */
+
+/*
+ * Recency lists, head = most recent. Which one an entry is on follows from
+ * its flags alone (ent_list), so recovery can put every entry back where it
+ * belongs. Dirty entries (not yet in L2) have a list of their own that
+ * eviction never takes from.
+ */
+enum { L_CLEAN = 0, L_DIRTY, L__N };
+
+struct lru_list {
+	uint32_t	head, tail;
+};
 
 struct lru_ent {
 	uint8_t		key[LRU_KEY_LEN];
@@ -91,11 +105,12 @@ struct lru {
 	pthread_mutex_t	mtx;
 
 	/* Everything below is guarded by mtx. */
-	uint32_t	head, tail;
+	struct lru_list	lists[L__N];
 	uint32_t	free_ent, free_block;
 	uint32_t	nfree_blocks, sweep;
-	uint64_t	entries, bytes, ndirty, seq;
-	uint64_t	evictions_lru, evictions_ttl, lock_recoveries;
+	uint64_t	entries, bytes, seq;
+	uint64_t	ndirty, dirty_bytes, dirty_blocks;
+	uint64_t	evictions_lru, evictions_ttl, lock_recoveries, refused;
 };
 
 struct lru_layout {
@@ -248,19 +263,27 @@ hash_unlink(struct lru *l, uint32_t i)
 	}
 }
 
+static inline struct lru_list *
+ent_list(struct lru *l, const struct lru_ent *e)
+{
+	return (&l->lists[(e->flags & F_DIRTY) ? L_DIRTY : L_CLEAN]);
+}
+
+/* Unlinks i from its list: call before changing the flags that choose it. */
 static void
 list_unlink(struct lru *l, uint32_t i)
 {
 	struct lru_ent	*ents = lru_ents(l), *e = &ents[i];
+	struct lru_list	*li = ent_list(l, e);
 
 	if (e->prev != LRU_NIL)
 		ents[e->prev].next = e->next;
 	else
-		l->head = e->next;
+		li->head = e->next;
 	if (e->next != LRU_NIL)
 		ents[e->next].prev = e->prev;
 	else
-		l->tail = e->prev;
+		li->tail = e->prev;
 	e->prev = e->next = LRU_NIL;
 }
 
@@ -268,28 +291,30 @@ static void
 list_push_head(struct lru *l, uint32_t i)
 {
 	struct lru_ent	*ents = lru_ents(l), *e = &ents[i];
+	struct lru_list	*li = ent_list(l, e);
 
 	e->prev = LRU_NIL;
-	e->next = l->head;
-	if (l->head != LRU_NIL)
-		ents[l->head].prev = i;
+	e->next = li->head;
+	if (li->head != LRU_NIL)
+		ents[li->head].prev = i;
 	else
-		l->tail = i;
-	l->head = i;
+		li->tail = i;
+	li->head = i;
 }
 
 static void
 list_push_tail(struct lru *l, uint32_t i)
 {
 	struct lru_ent	*ents = lru_ents(l), *e = &ents[i];
+	struct lru_list	*li = ent_list(l, e);
 
 	e->next = LRU_NIL;
-	e->prev = l->tail;
-	if (l->tail != LRU_NIL)
-		ents[l->tail].next = i;
+	e->prev = li->tail;
+	if (li->tail != LRU_NIL)
+		ents[li->tail].next = i;
 	else
-		l->head = i;
-	l->tail = i;
+		li->head = i;
+	li->tail = i;
 }
 
 /* Takes n blocks off the free list as one chain; the caller made sure there are n. */
@@ -355,6 +380,15 @@ value_read(struct lru *l, uint32_t b, uint8_t *dst, size_t len)
 	}
 }
 
+/* Adds (sign 1) or takes away (-1) e's share of the dirty totals. */
+static void
+dirty_count(struct lru *l, const struct lru_ent *e, int sign)
+{
+	l->ndirty += (uint64_t)(int64_t)sign;
+	l->dirty_bytes += (uint64_t)(int64_t)sign * e->len;
+	l->dirty_blocks += (uint64_t)(int64_t)sign * nblocks_for(e->len);
+}
+
 static void
 ent_remove(struct lru *l, uint32_t i)
 {
@@ -372,7 +406,7 @@ ent_remove(struct lru *l, uint32_t i)
 	l->entries--;
 	l->bytes -= e->len;
 	if (e->flags & F_DIRTY)
-		l->ndirty--;
+		dirty_count(l, e, -1);
 	e->flags = 0;
 	e->block = LRU_NIL;
 	e->len = 0;
@@ -398,12 +432,14 @@ lru_format(struct lru *l)
 	}
 	for (i = 0; i < l->nblocks; i++)
 		bnext[i] = i + 1 < l->nblocks ? (uint32_t)(i + 1) : LRU_NIL;
-	l->head = l->tail = LRU_NIL;
+	for (i = 0; i < L__N; i++)
+		l->lists[i].head = l->lists[i].tail = LRU_NIL;
 	l->free_ent = 0;
 	l->free_block = 0;
 	l->nfree_blocks = l->nblocks;
 	l->sweep = 0;
-	l->entries = l->bytes = l->ndirty = 0;
+	l->entries = l->bytes = 0;
+	l->ndirty = l->dirty_bytes = l->dirty_blocks = 0;
 }
 
 static void
@@ -449,18 +485,19 @@ lru_rebuild(struct lru *l)
 {
 	struct lru_ent	*ents = lru_ents(l), *e;
 	uint32_t	*buckets = lru_buckets(l), *bnext = lru_bnext(l);
-	uint32_t	 old, next, j;
-	uint64_t	 i, n;
+	uint32_t	 old, next, j, heads[L__N];
+	uint64_t	 i, n, k;
 
 	for (i = 0; i < l->nbuckets; i++)
 		buckets[i] = LRU_NIL;
 	for (i = 0; i < l->nblocks; i++)
 		bnext[i] &= ~LRU_MARK;
-	l->entries = l->bytes = l->ndirty = 0;
+	l->entries = l->bytes = 0;
+	l->ndirty = l->dirty_bytes = l->dirty_blocks = 0;
 
 	for (i = 0; i < l->nslots; i++) {
 		e = &ents[i];
-		e->flags &= F_DIRTY;
+		e->flags &= F_PERSIST;
 		if (e->state != E_LIVE || e->len > l->max_bytes)
 			continue;
 		/*
@@ -476,35 +513,43 @@ lru_rebuild(struct lru *l)
 		if (j != LRU_NIL) {
 			hash_unlink(l, j);
 			unclaim_blocks(l, ents[j].block, nblocks_for(ents[j].len));
-			ents[j].flags &= F_DIRTY;
+			ents[j].flags &= F_PERSIST;
 			l->entries--;
 			l->bytes -= ents[j].len;
 			if (ents[j].flags & F_DIRTY)
-				l->ndirty--;
+				dirty_count(l, &ents[j], -1);
 		}
 		e->flags |= F_KEEP;
 		hash_link(l, (uint32_t)i);
 		l->entries++;
 		l->bytes += e->len;
 		if (e->flags & F_DIRTY)
-			l->ndirty++;
+			dirty_count(l, e, 1);
 		if (e->seq > l->seq)
 			l->seq = e->seq;
 	}
 
-	/* Keep the old recency order as far as the old list still walks. */
-	old = l->head;
-	l->head = l->tail = LRU_NIL;
-	for (n = 0; old < l->nslots && n < l->nslots; n++) {
-		e = &ents[old];
-		if (e->flags & F_PLACED)
-			break;
-		next = e->next;
-		if (e->flags & F_KEEP) {
-			e->flags |= F_PLACED;
-			list_push_tail(l, old);
+	/*
+	 * Keep the old recency order as far as the old lists still walk; each
+	 * entry goes to the list its flags name, whichever it was found on.
+	 */
+	for (k = 0; k < L__N; k++) {
+		heads[k] = l->lists[k].head;
+		l->lists[k].head = l->lists[k].tail = LRU_NIL;
+	}
+	for (k = 0; k < L__N; k++) {
+		old = heads[k];
+		for (n = 0; old < l->nslots && n < l->nslots; n++) {
+			e = &ents[old];
+			if (e->flags & F_PLACED)
+				break;
+			next = e->next;
+			if (e->flags & F_KEEP) {
+				e->flags |= F_PLACED;
+				list_push_tail(l, old);
+			}
+			old = next;
 		}
-		old = next;
 	}
 
 	l->free_ent = LRU_NIL;
@@ -520,7 +565,7 @@ lru_rebuild(struct lru *l)
 			e->hnext = l->free_ent;
 			l->free_ent = (uint32_t)i;
 		}
-		e->flags &= F_DIRTY;
+		e->flags &= F_PERSIST;
 	}
 
 	l->free_block = LRU_NIL;
@@ -686,7 +731,7 @@ lru_get(struct lru *l, const uint8_t key[LRU_KEY_LEN], int64_t now_ms, int64_t t
 		meta->expires_ms = e->expires_ms;
 		meta->dirty = (e->flags & F_DIRTY) != 0;
 	}
-	if (l->head != i) {
+	if (ent_list(l, e)->head != i) {
 		list_unlink(l, i);
 		list_push_head(l, i);
 	}
@@ -700,6 +745,28 @@ lru_get(struct lru *l, const uint8_t key[LRU_KEY_LEN], int64_t now_ms, int64_t t
 out:
 	lru_unlock(l);
 	return (rc);
+}
+
+/*
+ * Whether a value of len bytes would fit with every clean entry gone except
+ * old (the key's current copy, or LRU_NIL), kept beside the new one
+ * (side_by_side) or given up for it.
+ */
+static bool
+room_without_clean(struct lru *l, uint32_t old, size_t len, bool side_by_side)
+{
+	const struct lru_ent	*o = old != LRU_NIL ? &lru_ents(l)[old] : NULL;
+	uint64_t		 n = l->ndirty, bytes = l->dirty_bytes, blocks = l->dirty_blocks;
+
+	if (o != NULL && (o->flags & F_DIRTY)) {
+		n--;
+		bytes -= o->len;
+		blocks -= nblocks_for(o->len);
+	}
+	if (o != NULL && side_by_side)
+		blocks += nblocks_for(o->len);
+	return (n < l->max_entries && bytes + len <= l->max_bytes &&
+	    blocks + nblocks_for(len) <= l->nblocks);
 }
 
 /*
@@ -717,6 +784,7 @@ lru_put(struct lru *l, const uint8_t key[LRU_KEY_LEN], const void *val, size_t l
 	uint64_t	 version = meta != NULL ? meta->version : 0;
 	uint32_t	 i, old, victim, need;
 	uint64_t	 oldlen, others;
+	bool		 fits;
 	int		 rc = LRU_OK;
 
 	if (len > l->max_bytes || len > UINT32_MAX)
@@ -733,28 +801,39 @@ lru_put(struct lru *l, const uint8_t key[LRU_KEY_LEN], const void *val, size_t l
 		rc = LRU_STALE;
 		goto out;
 	}
+	/*
+	 * Room comes from the least recent clean entries only: a dirty one
+	 * holds a write Redis has not acknowledged yet, and dropping it would
+	 * lose that write. When even every clean entry would not make room the
+	 * new write is refused, before anything is evicted.
+	 */
+	if (!room_without_clean(l, old, len, true)) {
+		if (old == LRU_NIL || !room_without_clean(l, old, len, false)) {
+			l->refused++;
+			rc = LRU_FULL;
+			goto out;
+		}
+		/*
+		 * The two copies fit the bounds but not side by side (dirty
+		 * entries, or block slack in a tier sized for a few values):
+		 * replace in place, the one case without the guarantee above.
+		 */
+		ent_remove(l, old);
+		old = LRU_NIL;
+		LRU_STEP();
+	}
 	for (;;) {
 		oldlen = old != LRU_NIL ? ents[old].len : 0;
 		others = l->entries - (old != LRU_NIL);
-		if (others < l->max_entries && l->free_ent != LRU_NIL &&
-		    l->nfree_blocks >= need && l->bytes - oldlen + len <= l->max_bytes)
+		fits = others < l->max_entries && l->bytes - oldlen + len <= l->max_bytes;
+		if (fits && l->free_ent != LRU_NIL && l->nfree_blocks >= need)
 			break;
-		victim = l->tail;
+		victim = l->lists[L_CLEAN].tail;
 		if (victim == old)
 			victim = victim != LRU_NIL ? ents[victim].prev : LRU_NIL;
 		if (victim == LRU_NIL) {
-			/*
-			 * Only the old copy is left and the two do not fit side
-			 * by side (block slack in a tier sized for one value):
-			 * replace in place, the one case without the guarantee.
-			 */
-			if (old == LRU_NIL) {
-				rc = LRU_TOOBIG;	/* cannot happen: the value fits an empty tier */
-				goto out;
-			}
-			ent_remove(l, old);
-			old = LRU_NIL;
-			continue;
+			rc = LRU_FULL;	/* cannot happen: room_without_clean said it fits */
+			goto out;
 		}
 		ent_remove(l, victim);
 		l->evictions_lru++;
@@ -787,7 +866,7 @@ lru_put(struct lru *l, const uint8_t key[LRU_KEY_LEN], const void *val, size_t l
 	l->entries++;
 	l->bytes += len;
 	if (e->flags & F_DIRTY)
-		l->ndirty++;
+		dirty_count(l, e, 1);
 out:
 	lru_unlock(l);
 	return (rc);
@@ -823,8 +902,10 @@ lru_mark_clean(struct lru *l, const uint8_t key[LRU_KEY_LEN], uint64_t version)
 		if (e->version != version)
 			rc = LRU_STALE;
 		else if (e->flags & F_DIRTY) {
+			list_unlink(l, i);
+			dirty_count(l, e, -1);
 			e->flags &= ~F_DIRTY;
-			l->ndirty--;
+			list_push_head(l, i);
 		}
 	}
 	lru_unlock(l);
@@ -882,20 +963,22 @@ size_t
 lru_expire(struct lru *l, int64_t now_ms, size_t max_work)
 {
 	struct lru_ent	*ents;
-	uint64_t	 budget, n;
-	uint32_t	 i;
+	uint64_t	 budget, n, k;
+	uint32_t	 i, t;
 	size_t		 done = 0;
 
 	if (max_work == 0)
 		return (0);
 	lru_lock(l);
 	ents = lru_ents(l);
-	/* Entries used together expire together, so the tail holds the earliest deadlines. */
-	while (done < max_work && l->tail != LRU_NIL &&
-	    ents[l->tail].expires_ms <= now_ms) {
-		ent_remove(l, l->tail);
-		l->evictions_ttl++;
-		done++;
+	/* Entries used together expire together, so the tails hold the earliest deadlines. */
+	for (k = 0; k < L__N; k++) {
+		while (done < max_work && (t = l->lists[k].tail) != LRU_NIL &&
+		    ents[t].expires_ms <= now_ms) {
+			ent_remove(l, t);
+			l->evictions_ttl++;
+			done++;
+		}
 	}
 	/*
 	 * Gets with ttl_ms <= 0 and puts with mixed deadlines break that
@@ -932,6 +1015,8 @@ lru_get_stats(struct lru *l, struct lru_stats *st)
 	st->evictions_lru = l->evictions_lru;
 	st->evictions_ttl = l->evictions_ttl;
 	st->lock_recoveries = l->lock_recoveries;
+	st->refused = l->refused;
+	st->dirty = l->ndirty;
 	st->max_entries = l->max_entries;
 	st->max_bytes = l->max_bytes;
 	lru_unlock(l);

@@ -24,6 +24,7 @@ enum lru_result {
 	LRU_NOTFOUND = -1,
 	LRU_TOOBIG = -2,      /* value larger than the whole tier or the caller's buffer */
 	LRU_STALE = -3,       /* lru_put with a version older than the stored one */
+	LRU_FULL = -4,        /* lru_put: only dirty entries could make room; nothing changed */
 };
 
 struct lru_meta {
@@ -33,8 +34,9 @@ struct lru_meta {
 };
 
 struct lru_stats {
-	uint64_t entries, bytes;
+	uint64_t entries, bytes, dirty;
 	uint64_t evictions_lru, evictions_ttl;
+	uint64_t refused;          /* lru_put answered LRU_FULL */
 	uint64_t lock_recoveries;  /* a holder died with the lock: the tier was checked/reset */
 	uint64_t max_entries, max_bytes;
 };
@@ -54,8 +56,10 @@ struct lru *lru_attach(void *mem);
 int lru_get(struct lru *l, const uint8_t key[LRU_KEY_LEN], int64_t now_ms, int64_t ttl_ms,
     void *buf, size_t cap, size_t *len, struct lru_meta *meta);
 /*
- * Inserts or replaces; evicts least-recently-used entries to fit. A writer
- * killed inside leaves the previous value or the new one, never neither.
+ * Inserts or replaces; evicts the least recently used clean entries to fit.
+ * A dirty entry is never evicted: when only dirty ones could make room the
+ * write is refused (LRU_FULL, counted in refused). A writer killed inside
+ * leaves the previous value or the new one, never neither.
  */
 int lru_put(struct lru *l, const uint8_t key[LRU_KEY_LEN], const void *val, size_t len,
     const struct lru_meta *meta);

@@ -103,6 +103,10 @@ metrics_render(struct arbiter *arb, struct buf *o)
 	head(o, "drover_session_cache_evictions_total", "counter", "Entries evicted, by reason.");
 	buf_printf(o, "drover_session_cache_evictions_total{reason=\"lru\"} %llu\n", (unsigned long long)ls.evictions_lru);
 	buf_printf(o, "drover_session_cache_evictions_total{reason=\"ttl\"} %llu\n", (unsigned long long)ls.evictions_ttl);
+	head(o, "drover_session_cache_dirty_entries", "gauge", "Entries holding a write Redis has not acknowledged yet; never evicted.");
+	buf_printf(o, "drover_session_cache_dirty_entries %llu\n", (unsigned long long)ls.dirty);
+	head(o, "drover_session_cache_refused_total", "counter", "Stores the cache refused because only dirty entries could have made room.");
+	buf_printf(o, "drover_session_cache_refused_total %llu\n", (unsigned long long)ls.refused);
 	head(o, "drover_session_cache_lock_recoveries_total", "counter", "Times a worker died holding the cache lock.");
 	buf_printf(o, "drover_session_cache_lock_recoveries_total %llu\n", (unsigned long long)ls.lock_recoveries);
 

@@ -31,6 +31,8 @@ CONTRACT_METRICS = {
     "drover_session_cache_entries": ("gauge", []),
     "drover_session_cache_bytes": ("gauge", []),
     "drover_session_cache_evictions_total": ("counter", [("reason", r) for r in ("lru", "ttl")]),
+    "drover_session_cache_dirty_entries": ("gauge", []),
+    "drover_session_cache_refused_total": ("counter", []),
     "drover_redis_up": ("gauge", []),
     "drover_redis_breaker_open": ("gauge", []),
 }

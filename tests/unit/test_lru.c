@@ -434,6 +434,87 @@ START_TEST(test_invalidate_older)
 }
 END_TEST
 
+/* Dirty entries hold writes Redis has not acknowledged: eviction passes them by. */
+START_TEST(test_dirty_never_evicted)
+{
+	struct lru		*l = make_tier(4, 4096);
+	struct lru_stats	 st;
+	struct lru_meta		 m;
+	uint8_t			 key[LRU_KEY_LEN];
+	uint64_t		 n;
+
+	/* 0, 1 and 3 dirty, 2 clean and the most recently used */
+	for (n = 0; n < 4; n++)
+		ck_assert_int_eq(put_n(l, n, 100, 1, NEVER, n != 2), LRU_OK);
+	ck_assert_int_eq(get_n(l, 2, 0, 0, NULL, NULL), LRU_OK);
+	ck_assert_int_eq(put_n(l, 4, 100, 1, NEVER, true), LRU_OK);
+	ck_assert_int_eq(get_n(l, 2, 0, 0, NULL, NULL), LRU_NOTFOUND);
+	lru_get_stats(l, &st);
+	ck_assert_uint_eq(st.evictions_lru, 1);
+	ck_assert_uint_eq(st.dirty, 4);
+
+	/* nothing clean is left: a new key is refused, the old writes all stay */
+	ck_assert_int_eq(put_n(l, 5, 100, 1, NEVER, false), LRU_FULL);
+	ck_assert_int_eq(put_n(l, 6, 100, 1, NEVER, true), LRU_FULL);
+	lru_get_stats(l, &st);
+	ck_assert_uint_eq(st.refused, 2);
+	ck_assert_uint_eq(st.evictions_lru, 1);
+	for (n = 0; n < 5; n++)
+		if (n != 2)
+			ck_assert_int_eq(get_n(l, n, 0, 0, NULL, NULL), LRU_OK);
+	ck_assert_int_eq(get_n(l, 5, 0, 0, NULL, NULL), LRU_NOTFOUND);
+
+	/* a newer version of a dirty entry still lands, in its own room */
+	ck_assert_int_eq(put_n(l, 1, 100, 2, NEVER, true), LRU_OK);
+	ck_assert_int_eq(get_n(l, 1, 0, 0, &m, NULL), LRU_OK);
+	ck_assert_uint_eq(m.version, 2);
+	/* but not one that needs another entry's bytes */
+	ck_assert_int_eq(put_n(l, 3, 4000, 2, NEVER, true), LRU_FULL);
+	ck_assert_int_eq(get_n(l, 3, 0, 0, &m, NULL), LRU_OK);
+	ck_assert_uint_eq(m.version, 1);
+
+	/* once Redis has one, it is the one to go (though used more recently) */
+	key_of(0, key);
+	ck_assert_int_eq(lru_mark_clean(l, key, 1), LRU_OK);
+	ck_assert_int_eq(get_n(l, 0, 0, 0, NULL, NULL), LRU_OK);
+	ck_assert_int_eq(put_n(l, 5, 100, 1, NEVER, true), LRU_OK);
+	ck_assert_int_eq(get_n(l, 0, 0, 0, NULL, NULL), LRU_NOTFOUND);
+	for (n = 1; n < 6; n++)
+		if (n != 2)
+			ck_assert_int_eq(get_n(l, n, 0, 0, NULL, NULL), LRU_OK);
+	lru_get_stats(l, &st);
+	ck_assert_uint_eq(st.evictions_lru, 2);
+	ck_assert_uint_eq(st.dirty, 4);
+	check_consistent(l, 8, 0);
+}
+END_TEST
+
+/* The byte bound, too, is met from clean entries only. */
+START_TEST(test_dirty_bytes_bound)
+{
+	struct lru		*l = make_tier(100, 4096);
+	struct lru_stats	 st;
+	uint64_t		 n;
+
+	/* dirty, clean, dirty, clean: 1000 bytes each */
+	for (n = 0; n < 4; n++)
+		ck_assert_int_eq(put_n(l, n, 1000, 1, NEVER, n % 2 == 0), LRU_OK);
+	/* 2000 bytes must go: both clean ones, though 0 is the least recent */
+	ck_assert_int_eq(put_n(l, 4, 2000, 1, NEVER, false), LRU_OK);
+	ck_assert_int_eq(get_n(l, 0, 0, 0, NULL, NULL), LRU_OK);
+	ck_assert_int_eq(get_n(l, 2, 0, 0, NULL, NULL), LRU_OK);
+	ck_assert_int_eq(get_n(l, 1, 0, 0, NULL, NULL), LRU_NOTFOUND);
+	ck_assert_int_eq(get_n(l, 3, 0, 0, NULL, NULL), LRU_NOTFOUND);
+	/* 3000 would need a dirty entry's room */
+	ck_assert_int_eq(put_n(l, 5, 3000, 1, NEVER, false), LRU_FULL);
+	ck_assert_int_eq(get_n(l, 4, 0, 0, NULL, NULL), LRU_OK);
+	lru_get_stats(l, &st);
+	ck_assert_uint_eq(st.refused, 1);
+	ck_assert_uint_eq(st.bytes, 4000);
+	check_consistent(l, 8, 0);
+}
+END_TEST
+
 static int
 key_index(const uint8_t key[LRU_KEY_LEN], uint64_t nkeys)
 {
@@ -568,7 +649,8 @@ conc_child(struct lru *l, uint64_t seed)
 			m.expires_ms = NEVER;
 			m.dirty = (r >> 50) & 1;
 			rc = lru_put(l, key, buf, len, &m);
-			if (rc != LRU_OK && rc != LRU_STALE)
+			/* LRU_FULL: nothing flushes, so dirty entries pile up */
+			if (rc != LRU_OK && rc != LRU_STALE && rc != LRU_FULL)
 				_exit(3);
 			break;
 		default:
@@ -682,11 +764,12 @@ START_TEST(test_holder_killed_midway)
 				r = splitmix(&s);
 				n = r % 128;
 				v = (r >> 32) % 1000;
+				/* dirty writes to 8 keys only: the parent's write below must fit */
 				if ((r >> 60) == 0)
 					get_n(l, n, 0, 0, NULL, NULL);
 				else
 					(void)put_n(l, n, val_len(n, v, 1000), v,
-					    NEVER, (r >> 50) & 1);
+					    NEVER, n < 8 && ((r >> 50) & 1));
 			}
 		}
 		close(p[1]);
@@ -881,6 +964,8 @@ lru_suite(void)
 	tcase_add_test(tc, test_mark_clean);
 	tcase_add_test(tc, test_invalidate_older);
 	tcase_add_test(tc, test_dirty_scan);
+	tcase_add_test(tc, test_dirty_never_evicted);
+	tcase_add_test(tc, test_dirty_bytes_bound);
 	tcase_add_test(tc, test_full_table);
 	tcase_add_test(tc, test_init_bounds);
 	suite_add_tcase(s, tc);
