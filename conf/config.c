@@ -50,6 +50,8 @@ enum ktype {
 /* Flags for string keys. */
 #define F_NONEMPTY  0x1 /* an empty value is an error: consumers need one */
 #define F_KEEPEMPTY 0x2 /* an empty value is kept as "" rather than NULL */
+#define F_PREFIXES  0x4 /* space-separated words, each starting with '/' */
+#define F_SUFFIXES  0x8 /* space-separated words, each starting with '.' */
 
 struct name_value {
 	const char *name;
@@ -117,6 +119,8 @@ static const struct key keys[] = {
 	{ "app", "working_dir", K_STR, O(working_dir), 0, 0, NULL, 0 },
 	{ "app", "env", K_ENVS, O(env), 0, 0, NULL, 0 },
 	{ "app", "pass_env", K_STR, O(pass_env), 0, 0, NULL, F_KEEPEMPTY },
+	{ "app", "extensions", K_STR, O(extensions), 0, 0, NULL, F_NONEMPTY | F_SUFFIXES },
+	{ "app", "deny", K_STR, O(deny), 0, 0, NULL, F_PREFIXES },
 
 	{ "session", "enabled", K_BOOL, O(session_enabled), 0, 0, NULL, 0 },
 	{ "session", "cookie_name", K_STR, O(cookie_name), 0, 0, NULL, F_NONEMPTY },
@@ -455,6 +459,7 @@ config_defaults(struct config *c)
 	c->request_timeout_ms = 60 * SEC;
 	c->env.layer = LAYER_DEFAULT;
 	c->pass_env = xstrdup("PATH LANG");
+	c->extensions = xstrdup(".php");
 
 	c->session_enabled = true;
 	c->cookie_name = xstrdup("drover_sid");
@@ -556,6 +561,21 @@ names_list(char *buf, size_t cap, const struct name_value *nv)
 	return buf;
 }
 
+/* Each space-separated word of s begins with lead and has more after it. */
+static bool
+words_start_with(const char *s, char lead)
+{
+	for (;;) {
+		s += strspn(s, " \t");
+		if (*s == '\0')
+			return true;
+		size_t n = strcspn(s, " \t");
+		if (s[0] != lead || (lead == '.' && n < 2))
+			return false;
+		s += n;
+	}
+}
+
 int
 config_set(struct config *c, int layer, const char *section, const char *key,
     const char *value, const char *where, char *err, size_t errlen)
@@ -589,6 +609,12 @@ config_set(struct config *c, int layer, const char *section, const char *key,
 	case K_STR:
 		if (*value == '\0' && (k->flags & F_NONEMPTY)) {
 			key_err(err, errlen, where, k, value, "expected a value");
+			return -1;
+		}
+		if ((k->flags & (F_PREFIXES | F_SUFFIXES)) && !words_start_with(value,
+		    (k->flags & F_PREFIXES) ? '/' : '.')) {
+			key_err(err, errlen, where, k, value, "expected words each starting with '%c'",
+			    (k->flags & F_PREFIXES) ? '/' : '.');
 			return -1;
 		}
 		if (set_string(str_at(c, k), value, k->flags & F_KEEPEMPTY) != 0)

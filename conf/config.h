@@ -50,6 +50,8 @@ struct config {
 	char *working_dir;
 	struct strlist env;       /* NAME=value */
 	char *pass_env;           /* space-separated names */
+	char *extensions;         /* fastcgi root: space-separated script suffixes */
+	char *deny;               /* space-separated path prefixes answered 404 */
 
 	/* [session] */
 	bool session_enabled;

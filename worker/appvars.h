@@ -3,8 +3,8 @@
  * extensions and drover's session variables), built once and given to
  * either adapter: CGI turns them into an environment, FastCGI into PARAMS.
  *
- * Also owns mapping a URL path onto a script under [app] root or [app]
- * script. It must not spawn or connect to anything.
+ * It must not spawn or connect to anything; route.c maps a URL path onto a
+ * script (script_resolve below lives there).
  */
 #ifndef DROVER_APPVARS_H
 #define DROVER_APPVARS_H
@@ -39,9 +39,9 @@ struct script_target {
 };
 
 /*
- * Maps req->path to a script. Returns 0, or 404 (no such script), 403
- * (outside root, not executable, a directory). require_file is false for
- * FastCGI, where the app may answer for paths that are not files.
+ * Maps req->path to a script under [app] root (route.c) or to [app] script.
+ * Returns 0, or 404 (no such script, or a file that is no script for
+ * FastCGI), 403 (outside root, not executable for CGI) or 414.
  */
 int script_resolve(const struct config *cfg, const char *path, struct script_target *t,
     int require_exec);

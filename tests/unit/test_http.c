@@ -469,11 +469,12 @@ START_TEST(resolve_forbidden)
 	struct script_target	 t;
 
 	ck_assert_int_eq(resolve("/noexec.cgi", &t), 403);
-	ck_assert_int_eq(resolve("/../outside/evil.cgi", &t), 403);
-	ck_assert_int_eq(resolve("/sub/../a.cgi", &t), 403);
-	ck_assert_int_eq(resolve("/./a.cgi", &t), 403);
-	ck_assert_int_eq(resolve("/..", &t), 403);
-	ck_assert_int_eq(resolve("a.cgi", &t), 403);
+	/* Dot segments name nothing, however they were spelled. */
+	ck_assert_int_eq(resolve("/../outside/evil.cgi", &t), 404);
+	ck_assert_int_eq(resolve("/sub/../a.cgi", &t), 404);
+	ck_assert_int_eq(resolve("/./a.cgi", &t), 404);
+	ck_assert_int_eq(resolve("/..", &t), 404);
+	ck_assert_int_eq(resolve("a.cgi", &t), 404);
 	/* Symlinks that leave root: a file, and a directory on the way. */
 	ck_assert_int_eq(resolve("/escape.cgi", &t), 403);
 	ck_assert_int_eq(resolve("/escape.cgi/extra", &t), 403);
@@ -481,20 +482,18 @@ START_TEST(resolve_forbidden)
 }
 END_TEST
 
-START_TEST(resolve_no_exec_needed)
+START_TEST(resolve_fastcgi_scripts_only)
 {
 	struct config		 c;
 	struct script_target	 t;
 
-	/* FastCGI: the file need not be executable, nor even exist. */
+	/* FastCGI: a file runs only when its own name has a script extension. */
 	cfg_with(&c, "root", tmp_root);
-	ck_assert_int_eq(script_resolve(&c, "/noexec.cgi/p", &t, 0), 0);
-	ck_assert_str_eq(t.script_name, "/noexec.cgi");
-	ck_assert_str_eq(t.path_info, "/p");
-	ck_assert_int_eq(script_resolve(&c, "/index.php", &t, 0), 0);
-	ck_assert_str_eq(t.script_name, "/index.php");
-	/* Escapes are refused whatever the mode. */
-	ck_assert_int_eq(script_resolve(&c, "/../x", &t, 0), 403);
+	c.app_type = APP_FASTCGI;
+	ck_assert_int_eq(script_resolve(&c, "/noexec.cgi/p", &t, 0), 404);
+	ck_assert_int_eq(script_resolve(&c, "/noexec.cgi", &t, 0), 404);
+	ck_assert_int_eq(script_resolve(&c, "/index.php", &t, 0), 404);
+	ck_assert_int_eq(script_resolve(&c, "/../x", &t, 0), 404);
 	ck_assert_int_eq(script_resolve(&c, "/escape.cgi", &t, 0), 403);
 	config_free(&c);
 }
@@ -608,7 +607,7 @@ http_suite(void)
 	tcase_add_test(tr, resolve_split);
 	tcase_add_test(tr, resolve_missing);
 	tcase_add_test(tr, resolve_forbidden);
-	tcase_add_test(tr, resolve_no_exec_needed);
+	tcase_add_test(tr, resolve_fastcgi_scripts_only);
 	tcase_add_test(tr, resolve_script_mode);
 	tcase_add_test(tr, resolve_no_root);
 	suite_add_tcase(s, tr);

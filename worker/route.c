@@ -1,0 +1,202 @@
+/* route: see route.h. */
+#include "config.h"
+
+#include <limits.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "conf/config.h"
+#include "worker/route.h"
+
+bool
+route_has_suffix(const char *name, const char *suffixes)
+{
+	const char *base = strrchr(name, '/');
+	base = base ? base + 1 : name;
+	size_t blen = strlen(base);
+	for (const char *s = suffixes; s && *s; ) {
+		s += strspn(s, " \t");
+		size_t n = strcspn(s, " \t");
+		/* The suffix must leave a name before it: ".php" alone is a dot-file. */
+		if (n > 0 && blen > n && memcmp(base + blen - n, s, n) == 0)
+			return true;
+		s += n;
+	}
+	return false;
+}
+
+/*
+ * Copies path into out with runs of '/' folded to one, so "//data/x" meets
+ * the same deny prefix as "/data/x". Refuses any segment starting with '.':
+ * "." and ".." (never climb out, whatever encoding brought them) and
+ * dot-files and dot-directories such as .htaccess and .git.
+ */
+static int
+normalize(const char *path, char *out, size_t cap)
+{
+	if (path[0] != '/')
+		return 404;
+	size_t o = 0;
+	for (const char *s = path; *s; ) {
+		while (*s == '/')
+			s++;
+		size_t n = strcspn(s, "/");
+		if (n > 0 && s[0] == '.')
+			return 404;
+		if (o + 1 + n >= cap)
+			return 414;
+		out[o++] = '/';
+		memcpy(out + o, s, n);
+		o += n;
+		s += n;
+	}
+	/* A trailing slash stays: it tells a directory from a file. */
+	out[o] = '\0';
+	return 0;
+}
+
+static bool
+denied(const char *norm, const char *deny)
+{
+	for (const char *s = deny; s && *s; ) {
+		s += strspn(s, " \t");
+		size_t n = strcspn(s, " \t");
+		if (n > 0 && strncmp(norm, s, n) == 0)
+			return true;
+		/* "/data/" also denies the directory "/data" itself. */
+		if (n > 1 && s[n - 1] == '/' && strlen(norm) == n - 1 && strncmp(norm, s, n - 1) == 0)
+			return true;
+		s += n;
+	}
+	return false;
+}
+
+static bool
+under_root(const char *real_root, const char *real_file)
+{
+	size_t n = strlen(real_root);
+	if (n == 1)
+		return true;
+	return strncmp(real_root, real_file, n) == 0 && (real_file[n] == '/' || real_file[n] == '\0');
+}
+
+/* The root's real path; a worker's root rarely changes, so it is kept. */
+static const char *
+real_root_of(const char *root)
+{
+	static char for_root[PATH_MAX], real[PATH_MAX];
+	if (strcmp(for_root, root) != 0) {
+		if (strlen(root) >= sizeof for_root || realpath(root, real) == NULL)
+			return NULL;
+		snprintf(for_root, sizeof for_root, "%s", root);
+	}
+	return real;
+}
+
+/* Decides what the regular file at cand (URL prefix script, rest info) is. */
+static int
+classify(const struct config *cfg, const char *real_root, const char *cand,
+    const char *script, size_t slen, const char *info, struct route *r)
+{
+	char real[PATH_MAX];
+	if (realpath(cand, real) == NULL)
+		return 404;
+	if (!under_root(real_root, real))
+		return 403;
+	bool is_script;
+	if (cfg->app_type == APP_CGI)
+		is_script = access(real, X_OK) == 0;
+	else
+		is_script = route_has_suffix(cand, cfg->extensions);
+	/* Trailing path after a file that is not a script names nothing. */
+	if (!is_script && info[0] != '\0')
+		return 404;
+	r->kind = is_script ? ROUTE_SCRIPT : ROUTE_STATIC;
+	if (slen >= sizeof r->t.script_name || strlen(info) >= sizeof r->t.path_info)
+		return 414;
+	memcpy(r->t.script_name, script, slen);
+	r->t.script_name[slen] = '\0';
+	snprintf(r->t.path_info, sizeof r->t.path_info, "%s", info);
+	snprintf(r->t.filename, sizeof r->t.filename, "%s", real);
+	return 0;
+}
+
+int
+route_resolve(const struct config *cfg, const char *path, struct route *r)
+{
+	memset(r, 0, sizeof *r);
+	if (cfg->root == NULL)
+		return 404;
+	char norm[4096];
+	int st = normalize(path, norm, sizeof norm);
+	if (st)
+		return st;
+	if (denied(norm, cfg->deny))
+		return 404;
+	const char *real_root = real_root_of(cfg->root);
+	if (real_root == NULL)
+		return 404;
+
+	/* The longest existing file prefix is the file: walk one segment at a
+	 * time; the first regular file ends the walk (nothing lies below it). */
+	char cand[PATH_MAX];
+	size_t rlen = strlen(cfg->root);
+	if (rlen >= sizeof cand)
+		return 414;
+	memcpy(cand, cfg->root, rlen);
+	size_t nlen = strlen(norm);
+	size_t pos = 0;
+	while (pos < nlen) {
+		size_t next = pos + 1;
+		while (next < nlen && norm[next] != '/')
+			next++;
+		if (next == pos + 1) {
+			/* The trailing slash of a directory path. */
+			pos = next;
+			break;
+		}
+		if (rlen + next >= sizeof cand)
+			return 414;
+		memcpy(cand + rlen, norm, next);
+		cand[rlen + next] = '\0';
+		struct stat sb;
+		if (stat(cand, &sb) < 0)
+			return 404;
+		if (S_ISREG(sb.st_mode))
+			return classify(cfg, real_root, cand, norm, next, norm + next, r);
+		if (!S_ISDIR(sb.st_mode))
+			return 404;
+		pos = next;
+	}
+	/* A directory. */
+	if (norm[nlen - 1] != '/') {
+		r->kind = ROUTE_SLASH;
+		snprintf(r->t.script_name, sizeof r->t.script_name, "%s", norm);
+		return 0;
+	}
+	return 404;
+}
+
+int
+script_resolve(const struct config *cfg, const char *path, struct script_target *t, int require_exec)
+{
+	memset(t, 0, sizeof *t);
+	if (cfg->script) {
+		if (snprintf(t->path_info, sizeof t->path_info, "%s", path) >= (int)sizeof t->path_info)
+			return 414;
+		snprintf(t->filename, sizeof t->filename, "%s", cfg->script);
+		return 0;
+	}
+	struct route r;
+	int st = route_resolve(cfg, path, &r);
+	if (st)
+		return st;
+	if (r.kind != ROUTE_SCRIPT)
+		return require_exec && r.kind == ROUTE_STATIC ? 403 : 404;
+	*t = r.t;
+	return 0;
+}
