@@ -105,6 +105,7 @@ static const struct key keys[] = {
 	{ "server", "header_timeout", K_DUR, O(header_timeout_ms), 1, DUR_MAX, NULL, 0 },
 	{ "server", "max_header_bytes", K_SIZE, O(max_header_bytes), 512, 16 * MB, NULL, 0 },
 	{ "server", "max_body_bytes", K_SIZE, O(max_body_bytes), 0, 64 * GB, NULL, 0 },
+	{ "server", "body_timeout", K_DUR, O(body_timeout_ms), 1, DUR_MAX, NULL, 0 },
 	{ "server", "max_connections", K_INT, O(max_connections), 1, 1000000, NULL, 0 },
 	{ "server", "forwarded_allow_ips", K_STR, O(forwarded_allow_ips), 0, 0, NULL, 0 },
 
@@ -450,6 +451,7 @@ config_defaults(struct config *c)
 	c->header_timeout_ms = 10 * SEC;
 	c->max_header_bytes = 16 * KB;
 	c->max_body_bytes = 10 * MB;
+	c->body_timeout_ms = 60 * SEC;
 	c->max_connections = 1024;
 	c->forwarded_allow_ips = xstrdup("127.0.0.1");
 

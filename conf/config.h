@@ -38,6 +38,7 @@ struct config {
 	int64_t max_requests, max_requests_jitter;
 	int64_t keepalive_timeout_ms, header_timeout_ms;
 	size_t max_header_bytes, max_body_bytes;
+	int64_t body_timeout_ms;
 	int max_connections;
 	char *forwarded_allow_ips;
 

@@ -39,7 +39,19 @@
 /* How long an idle keep-alive connection of a draining worker stays open. */
 #define DRAIN_GRACE_MS 250
 
-enum cstate { CS_IDLE = 0, CS_HEAD, CS_BODY, CS_APP, CS_CLOSING };
+/*
+ * Lingering close: after an early answer (413, 408, 400 ...) the client may
+ * still be sending a body it never asked permission for. Closing with
+ * unread bytes makes the kernel send a reset, which destroys the answer in
+ * the client's receive buffer; so the answer goes out, the write side is
+ * shut, and what arrives is read and dropped until the client closes, for
+ * at most these bounds.
+ */
+#define LINGER_TIME_MS 10000
+#define LINGER_IDLE_MS 2000
+#define LINGER_MAX_BYTES ((uint64_t)64 << 20)
+
+enum cstate { CS_IDLE = 0, CS_HEAD, CS_BODY, CS_APP, CS_CLOSING, CS_LINGER };
 
 struct conn {
 	int fd;
@@ -47,6 +59,12 @@ struct conn {
 	struct conn *flush_next;     /* on the pending-flush list when flush_pending */
 	bool flush_pending;
 	ev_timer timer;
+	ev_timer body_timer;         /* the body's idle and total bounds */
+	int64_t body_deadline_us;    /* monotonic: body_timeout after the head */
+	bool linger;                 /* discard input while closing (see LINGER_*) */
+	bool timed_out;              /* too slow: answered and closed, never lingered for */
+	int64_t linger_deadline_us;
+	uint64_t linger_bytes;
 	enum cstate state;
 	struct buf in, out;
 	struct request *req;
@@ -59,7 +77,7 @@ struct conn {
 	bool dead;
 	unsigned requests;
 	int body_error;
-	struct chunk_check chunks;   /* strict framing check of a chunked body */              /* status to answer when the parser stopped on the body */
+	struct chunk_check chunks;   /* strict framing check of a chunked body */
 	struct conn *prev, *next;
 };
 
@@ -74,6 +92,7 @@ static struct conn *flush_list;
 static ev_prepare flush_prepare;
 
 static void conn_close(struct conn *c);
+static void conn_finish(struct conn *c);
 static void process(struct conn *c);
 static void arm_timer(struct conn *c, int64_t ms);
 
@@ -133,8 +152,7 @@ flush(struct conn *c)
 		c->req->app->pause(c->req, false);
 	}
 	if (c->state == CS_CLOSING) {
-		/* Half-close and let the client read everything before we go. */
-		conn_close(c);
+		conn_finish(c);
 		return;
 	}
 	if (c->state == CS_APP)
@@ -267,6 +285,7 @@ conn_close(struct conn *c)
 	ev_io_stop(conn_env.loop, &c->rio);
 	ev_io_stop(conn_env.loop, &c->wio);
 	ev_timer_stop(conn_env.loop, &c->timer);
+	ev_timer_stop(conn_env.loop, &c->body_timer);
 	request_free(c);
 	close(c->fd);
 	if (c->busy == 0)
@@ -281,16 +300,85 @@ conn_abort(struct conn *c)
 	conn_close(c);
 }
 
+/* The last response is out: close, lingering first when input may still come. */
+static void
+conn_finish(struct conn *c)
+{
+	if (!c->linger || shutdown(c->fd, SHUT_WR) < 0) {
+		conn_close(c);
+		return;
+	}
+	c->state = CS_LINGER;
+	start_reading(c);
+	int64_t left_ms = (c->linger_deadline_us - mono_us()) / 1000;
+	arm_timer(c, left_ms < LINGER_IDLE_MS ? (left_ms > 0 ? left_ms : 0) : LINGER_IDLE_MS);
+}
+
+/* Reads and drops the input of a closing connection, within the LINGER_* bounds. */
+static void
+linger_read(struct conn *c)
+{
+	char sink[READ_CHUNK];
+	ssize_t n = recv(c->fd, sink, sizeof sink, 0);
+	if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
+		return;
+	if (n <= 0) {
+		conn_close(c);
+		return;
+	}
+	c->linger_bytes += (uint64_t)n;
+	int64_t left_ms = (c->linger_deadline_us - mono_us()) / 1000;
+	if (c->linger_bytes > LINGER_MAX_BYTES || left_ms <= 0) {
+		conn_close(c);
+		return;
+	}
+	/* While the answer is still going out, the timer guards the write. */
+	if (c->state == CS_LINGER)
+		arm_timer(c, left_ms < LINGER_IDLE_MS ? left_ms : LINGER_IDLE_MS);
+}
+
+/* header_timeout of silence ends a body, and so does body_timeout in all. */
+static void
+arm_body_timer(struct conn *c)
+{
+	int64_t left_ms = (c->body_deadline_us - mono_us()) / 1000;
+	int64_t ms = conn_env.cfg->header_timeout_ms;
+	if (left_ms < ms)
+		ms = left_ms > 0 ? left_ms : 0;
+	ev_timer_stop(conn_env.loop, &c->body_timer);
+	ev_timer_set(&c->body_timer, (double)ms / 1000.0, 0);
+	ev_timer_start(conn_env.loop, &c->body_timer);
+}
+
+static void fail_head(struct conn *c, int status, const char *msg);
+
+static void
+on_body_timer(struct ev_loop *loop, ev_timer *t, int revents)
+{
+	struct conn *c = t->data;
+	struct request *req = c->req;
+	if (req == NULL || req->body_done)
+		return;
+	log_debug("conn", "peer=%s note=\"request body not received in time\" received_us=%lld",
+	    c->peer.addr, (long long)(mono_us() - req->started_us));
+	if (req->resp_started) {
+		conn_abort(c);
+		return;
+	}
+	if (req->app_state && req->app)
+		req->app->abort(req);
+	c->timed_out = true;
+	fail_head(c, 408, "request body not received in time");
+}
+
 static void
 on_timer(struct ev_loop *loop, ev_timer *t, int revents)
 {
 	struct conn *c = t->data;
 	switch (c->state) {
 	case CS_HEAD:
-	case CS_BODY:
-		if (c->req && c->state == CS_BODY) {
-			resp_simple(c->req, 408, "request body not received in time");
-		} else {
+		{
+			c->timed_out = true;
 			/* No request object yet: answer from a throwaway one. */
 			struct request tmp;
 			memset(&tmp, 0, sizeof tmp);
@@ -682,7 +770,11 @@ take_head(struct conn *c)
 	c->state = CS_BODY;
 	if (req->chunked)
 		chunk_check_init(&c->chunks);
-	arm_timer(c, cfg->header_timeout_ms);
+	ev_timer_stop(conn_env.loop, &c->timer);
+	if (!req->body_done) {
+		c->body_deadline_us = req->started_us + cfg->body_timeout_ms * 1000;
+		arm_body_timer(c);
+	}
 	return true;
 }
 
@@ -712,7 +804,7 @@ take_body(struct conn *c)
 		fail_head(c, 400, "malformed chunked framing");
 		return false;
 	}
-	ev_timer_stop(conn_env.loop, &c->timer);
+	ev_timer_stop(conn_env.loop, &c->body_timer);
 	c->state = CS_APP;
 	return true;
 }
@@ -758,6 +850,10 @@ static void
 on_read(struct ev_loop *loop, ev_io *w, int revents)
 {
 	struct conn *c = w->data;
+	if (c->linger && (c->state == CS_CLOSING || c->state == CS_LINGER)) {
+		linger_read(c);
+		return;
+	}
 	if (buf_reserve(&c->in, READ_CHUNK) < 0) {
 		/* The buffer is at its bound: pipelined input waits for the current request. */
 		stop_reading(c);
@@ -776,8 +872,8 @@ on_read(struct ev_loop *loop, ev_io *w, int revents)
 		return;
 	}
 	c->in.len += (size_t)n;
-	if (c->state == CS_BODY)
-		arm_timer(c, conn_env.cfg->header_timeout_ms);
+	if (c->req && !c->req->body_done && ev_is_active(&c->body_timer))
+		arm_body_timer(c);
 	if (c->state == CS_APP || c->state == CS_CLOSING) {
 		if (buf_used(&c->in) > conn_env.cfg->max_header_bytes)
 			stop_reading(c);
@@ -813,15 +909,24 @@ conn_request_done(struct conn *c)
 	/* A response that went out without Connection: close leaves the
 	 * connection open even in a drain: the client may already be sending
 	 * its next request, which gets a short grace and Connection: close. */
-	bool keep = req->keep_alive && !req->resp_failed;
+	bool keep = req->keep_alive && !req->resp_failed && req->body_done;
+	/* Body bytes (or anything) the client may still send must not turn
+	 * the close into a reset; a client cut off for slowness gets no more time. */
+	bool linger = !c->timed_out && (!req->body_done || buf_used(&c->in) > 0);
 	request_free(c);
 	c->requests++;
 	c->app_paused = false;
+	ev_timer_stop(conn_env.loop, &c->body_timer);
 	if (!keep) {
 		c->state = CS_CLOSING;
-		stop_reading(c);
+		c->linger = linger;
+		c->linger_deadline_us = mono_us() + LINGER_TIME_MS * 1000;
+		if (linger)
+			start_reading(c);
+		else
+			stop_reading(c);
 		if (buf_used(&c->out) == 0)
-			conn_close(c);
+			conn_finish(c);
 		return;
 	}
 	c->state = CS_IDLE;
@@ -880,7 +985,8 @@ conn_new(int fd)
 		ev_prepare_start(conn_env.loop, &flush_prepare);
 	}
 	ev_init(&c->timer, on_timer);
-	c->rio.data = c->wio.data = c->timer.data = c;
+	ev_init(&c->body_timer, on_body_timer);
+	c->rio.data = c->wio.data = c->timer.data = c->body_timer.data = c;
 	c->next = conns;
 	if (conns)
 		conns->prev = c;
