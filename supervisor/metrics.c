@@ -77,14 +77,12 @@ metrics_render(struct arbiter *arb, struct buf *o)
 	buf_printf(o, "drover_worker_restarts_total{reason=\"reload\"} %llu\n", (unsigned long long)sb->restarts_reload);
 
 	head(o, "drover_session_lookups_total", "counter", "Session lookups by result.");
-	static const char *lk[] = { "hit", "rebuild", "miss" };
 	for (int i = 0; i < SL__N; i++)
-		buf_printf(o, "drover_session_lookups_total{result=\"%s\"} %llu\n", lk[i],
+		buf_printf(o, "drover_session_lookups_total{result=\"%s\"} %llu\n", sess_lookup_names[i],
 		    (unsigned long long)c.session_lookups[i]);
 	head(o, "drover_session_stores_total", "counter", "Session stores by result.");
-	static const char *sr[] = { "ok", "oversize", "conflict", "error" };
 	for (int i = 0; i < SS__N; i++)
-		buf_printf(o, "drover_session_stores_total{result=\"%s\"} %llu\n", sr[i],
+		buf_printf(o, "drover_session_stores_total{result=\"%s\"} %llu\n", sess_store_names[i],
 		    (unsigned long long)c.session_stores[i]);
 	head(o, "drover_session_tampered_total", "counter", "Forged or tampered cookies and envelopes.");
 	buf_printf(o, "drover_session_tampered_total %llu\n", (unsigned long long)c.session_tampered);

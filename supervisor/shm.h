@@ -26,8 +26,17 @@ enum worker_state {
 #define HIST_BUCKETS 12
 extern const double hist_bounds[HIST_BUCKETS];
 
-enum sess_lookup { SL_HIT = 0, SL_REBUILD, SL_MISS, SL__N };
-enum sess_store { SS_OK = 0, SS_OVERSIZE, SS_CONFLICT, SS_ERROR, SS__N };
+/*
+ * SL_UNAVAILABLE: L1 missed and Redis could not answer, so whether state
+ * exists is unknown (never reported as a miss).
+ * SS_UNAVAILABLE: a store refused because the request's lookup was
+ * unavailable and the app did not force it.
+ */
+enum sess_lookup { SL_HIT = 0, SL_REBUILD, SL_MISS, SL_UNAVAILABLE, SL__N };
+enum sess_store { SS_OK = 0, SS_OVERSIZE, SS_CONFLICT, SS_ERROR, SS_UNAVAILABLE, SS__N };
+/* Their names in logs, CGI variables and metric labels. */
+extern const char *const sess_lookup_names[SL__N];
+extern const char *const sess_store_names[SS__N];
 
 struct worker_counters {
 	_Atomic uint64_t requests[6];          /* index: status / 100, 0 = other */

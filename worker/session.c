@@ -39,8 +39,6 @@
 #define SWEEP_SECONDS 5.0
 #define SWEEP_WORK 256
 
-static const char *lookup_names[] = { "hit", "rebuild", "miss" };
-
 static struct {
 	const struct config *cfg;
 	struct lru *l1;
@@ -341,7 +339,7 @@ log_lookup(struct request *req, size_t bytes)
 	char p[9];
 	sid_prefix(req->sess.sid, p);
 	bump(&S.ctr->session_lookups[req->sess.result]);
-	log_info("session", "result=%s sid=%s version=%llu bytes=%zu", lookup_names[req->sess.result], p,
+	log_info("session", "result=%s sid=%s version=%llu bytes=%zu", sess_lookup_names[req->sess.result], p,
 	    (unsigned long long)req->sess.version, bytes);
 }
 
@@ -409,10 +407,13 @@ on_l2_lookup(void *arg, int result, const uint8_t *val, size_t len)
 		} else {
 			new_visitor(req);
 		}
-	} else {
-		if (result == L2_ERROR)
-			bump(&S.ctr->redis_errors);
+	} else if (result == L2_NOTFOUND) {
 		req->sess.result = SL_MISS;
+		req->sess.version = 0;
+	} else {
+		/* Timed out or failed: the state may well exist. */
+		bump(&S.ctr->redis_errors);
+		req->sess.result = SL_UNAVAILABLE;
 		req->sess.version = 0;
 	}
 	log_lookup(req, bytes);
@@ -475,7 +476,9 @@ session_begin(struct request *req, void (*cont)(struct request *))
 			return;
 		}
 	}
-	s->result = SL_MISS;
+	/* Without Redis, L1 is the whole truth; with it, a Redis that cannot
+	 * be asked leaves the answer unknown. */
+	s->result = S.l2 != NULL ? SL_UNAVAILABLE : SL_MISS;
 	s->version = 0;
 	log_lookup(req, 0);
 	cont(req);
@@ -491,7 +494,8 @@ session_add_vars(struct request *req, struct varlist *v)
 	sid_hex(s->sid, hex);
 	snprintf(ver, sizeof ver, "%llu", (unsigned long long)s->version);
 	int rc = varlist_add(v, "DROVER_SESSION_ID", hex, SID_HEX_LEN);
-	rc |= varlist_add(v, "DROVER_SESSION_STATUS", lookup_names[s->result], strlen(lookup_names[s->result]));
+	rc |= varlist_add(v, "DROVER_SESSION_STATUS", sess_lookup_names[s->result],
+	    strlen(sess_lookup_names[s->result]));
 	rc |= varlist_add(v, "DROVER_SESSION_VERSION", ver, strlen(ver));
 	if (s->data_b64)
 		rc |= varlist_add(v, "DROVER_SESSION_DATA", s->data_b64, strlen(s->data_b64));
@@ -512,6 +516,8 @@ session_app_header(struct request *req, const struct header *h)
 		s->want_delete = h->vlen > 0 && h->value[0] != '0';
 	} else if (str_case_eq(h->name, h->nlen, "Drover-Session-Renew")) {
 		s->want_renew = h->vlen > 0 && h->value[0] != '0';
+	} else if (str_case_eq(h->name, h->nlen, "Drover-Session-Force")) {
+		s->want_force = h->vlen > 0 && h->value[0] != '0';
 	}
 	return true;   /* every Drover-Session* header stays inside drover */
 }
@@ -628,6 +634,12 @@ session_after_app_head(struct request *req, struct buf *extra)
 			log_info("session", "result=renew sid=%s from=%s", np, p);
 			s->set_cookie = true;
 		}
+	}
+	if (val && s->result == SL_UNAVAILABLE && !s->want_force) {
+		/* The app never saw the state this would replace. */
+		bump(&S.ctr->session_stores[SS_UNAVAILABLE]);
+		log_warn("session", "result=refused sid=%s reason=unavailable note=\"the lookup could not reach Redis; send Drover-Session-Force: 1 to store anyway\"", p);
+		val = NULL;
 	}
 	if (val)
 		store(req, val, (size_t)vlen);

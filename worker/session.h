@@ -34,6 +34,7 @@ struct session_req {
 	char *store_b64;             /* Drover-Session from the app, owned */
 	size_t store_len;
 	bool want_delete, want_renew;
+	bool want_force;             /* store even when the lookup was unavailable */
 	void (*cont)(struct request *);
 	bool pending;                /* waiting on Redis */
 	void *lookup;                /* the pending Redis lookup, cut loose if the request ends */

@@ -326,6 +326,49 @@ class RedisSessions(unittest.TestCase):
         self.assertEqual(d.worker_pids(), pids, "a worker died")
         self.assertEqual(users[0].count()[:2], (4, "hit"))
 
+    def test_lookup_redis_cannot_answer_is_unavailable_and_blind_stores_refused(self):
+        # Host b's L1 has never seen the user: its lookups need Redis.
+        a = self.start()
+        b = self.start(sets=["redis.breaker_failures=2", "redis.breaker_window=2"])
+        v = Visitor(a.port)
+        for i in range(1, 4):
+            self.assertEqual(v.count()[0], i)
+        key = wait_until(lambda: self.redis_keys(), 5)[0]
+        wait_until(lambda: int.from_bytes(self.redis.cmd("GET", key)[8:16], "big") == 3, 5)
+        v.port = b.port
+        os.kill(self.redis.proc.pid, signal.SIGSTOP)
+        try:
+            # The lookup times out: not a miss, and the app's write of a
+            # fresh count must not replace the state it never saw.
+            self.assertEqual(v.count()[:2], (1, "unavailable"))
+            wait_until(lambda: b.metrics()["drover_redis_breaker_open"] == 1, 10)
+            # With the breaker open the answer is immediate and the same.
+            self.assertEqual(v.count()[:2], (1, "unavailable"))
+        finally:
+            os.kill(self.redis.proc.pid, signal.SIGCONT)
+        m = b.metrics()
+        self.assertEqual(m['drover_session_lookups_total{result="unavailable"}'], 2)
+        self.assertEqual(m['drover_session_lookups_total{result="miss"}'], 0)
+        self.assertEqual(m['drover_session_stores_total{result="unavailable"}'], 2)
+        self.assertEqual(m['drover_session_stores_total{result="ok"}'], 0)
+        self.assertIn("result=refused", b.read_log())
+        self.assertEqual(int.from_bytes(self.redis.cmd("GET", key)[8:16], "big"), 3)
+        wait_until(lambda: b.metrics()["drover_redis_breaker_open"] == 0, 10)
+        self.assertEqual(v.count()[:2], (4, "rebuild"))
+
+    def test_an_app_may_force_a_store_after_an_unavailable_lookup(self):
+        d = self.start(sets=["redis.breaker_failures=1", "redis.breaker_window=30"])
+        v = Visitor(d.port)
+        v.count()
+        d.stop()
+        d = self.start(sets=["redis.breaker_failures=1", "redis.breaker_window=30"])
+        v.port = d.port
+        self.redis.stop()
+        wait_until(lambda: d.metrics()["drover_redis_breaker_open"] == 1, 10)
+        self.assertEqual(v.count("/counter.cgi?force=1")[:2], (1, "unavailable"))
+        self.assertEqual(v.count()[:2], (2, "hit"))
+        self.assertEqual(d.metrics()['drover_session_stores_total{result="ok"}'], 2)
+
     def test_tampered_redis_value_is_rejected(self):
         a = self.start()
         v = Visitor(a.port)
