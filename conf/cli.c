@@ -20,12 +20,15 @@
 
 #include "conf/config.h"
 
+const char *cli_default_config = SYSCONFDIR "/drover/drover.ini";
+
 static const char usage_text[] =
     "usage: drover [-c FILE] [--bind ADDR]... [--workers N] [--cgi DIR|SCRIPT]\n"
     "              [--fastcgi COMMAND|ADDR] [--set SECTION.KEY=VALUE]...\n"
     "              [-t|--check-config] [-V|--version] [-h|--help]\n"
     "\n"
-    "  -c, --config FILE        read settings from an ini file\n"
+    "  -c, --config FILE        read settings from an ini file (default, unless an\n"
+    "                           app is given: " SYSCONFDIR "/drover/drover.ini)\n"
     "      --bind ADDR          listen on host:port, [v6]:port or unix:/path (repeatable)\n"
     "      --workers N          number of worker processes (default: CPUs)\n"
     "      --cgi DIR|SCRIPT     run CGI scripts from DIR, or one SCRIPT for every path\n"
@@ -167,6 +170,16 @@ parse_set(struct cli *cli, const char *arg, char *err, size_t errlen)
 	    (size_t)(eq - dot - 1), eq + 1, err, errlen);
 }
 
+/* Whether the command line says what to serve by itself. */
+static bool
+names_app(const struct cli *cli)
+{
+	for (size_t i = 0; i < cli->nsets; i++)
+		if (strcmp(cli->sets[i].section, "app") == 0)
+			return true;
+	return false;
+}
+
 enum { OPT_BIND = 256, OPT_WORKERS, OPT_CGI, OPT_FASTCGI, OPT_SET };
 
 static const struct option long_opts[] = {
@@ -286,5 +299,8 @@ cli_parse(struct cli *cli, int argc, char **argv, char *err, size_t errlen)
 		cli_free(cli);
 		return -1;
 	}
+	if (cli->config_file == NULL && !names_app(cli) &&
+	    access(cli_default_config, F_OK) == 0)
+		cli->config_file = cli_default_config;
 	return 0;
 }

@@ -9,6 +9,7 @@
 #include <config.h>
 
 #include <errno.h>
+#include <glob.h>
 #include <grp.h>
 #include <limits.h>
 #include <pwd.h>
@@ -515,6 +516,12 @@ config_free(struct config *c)
 	}
 	free(c->file);
 	c->file = NULL;
+	if (c->origins != NULL) {
+		for (size_t i = 0; i < NKEYS; i++)
+			free(c->origins[i]);
+		free(c->origins);
+		c->origins = NULL;
+	}
 }
 
 /* ---- config_set ---- */
@@ -578,8 +585,8 @@ words_start_with(const char *s, char lead)
 	}
 }
 
-int
-config_set(struct config *c, int layer, const char *section, const char *key,
+static int
+set_key(struct config *c, int layer, const char *section, const char *key,
     const char *value, const char *where, char *err, size_t errlen)
 {
 	const struct key *k;
@@ -755,6 +762,36 @@ nomem:
 	return -1;
 }
 
+/* Remembers where a key got its value, so a later cross-key check can say
+ * FILE:LINE even though it runs once every layer is in. Best effort: without
+ * memory the message just lacks the place. */
+static void
+note_origin(struct config *c, const char *section, const char *key, const char *where)
+{
+	bool section_known;
+	const struct key *k = find_key(section, key, &section_known);
+	char *dup;
+
+	if (k == NULL || where == NULL)
+		return;
+	if (c->origins == NULL && (c->origins = calloc(NKEYS, sizeof *c->origins)) == NULL)
+		return;
+	if ((dup = strdup(where)) == NULL)
+		return;
+	free(c->origins[k - keys]);
+	c->origins[k - keys] = dup;
+}
+
+int
+config_set(struct config *c, int layer, const char *section, const char *key,
+    const char *value, const char *where, char *err, size_t errlen)
+{
+	if (set_key(c, layer, section, key, value, where, err, errlen) != 0)
+		return -1;
+	note_origin(c, section, key, where);
+	return 0;
+}
+
 /* ---- file layer ---- */
 
 /*
@@ -766,6 +803,7 @@ struct load {
 	struct config *c;
 	const char *path;
 	FILE *f;
+	int depth;           /* 0 for the main file, +1 per include */
 	int line;            /* number of the line being read */
 	bool at_line_start;
 	int err_line;        /* first error found by us, 0 if none */
@@ -773,6 +811,9 @@ struct load {
 	char *err;
 	size_t errlen;
 };
+
+static int load_one(struct config *c, const char *path, int depth, int *lines,
+    char *err, size_t errlen);
 
 static char *
 load_reader(char *str, int num, void *stream)
@@ -799,34 +840,117 @@ load_reader(char *str, int num, void *stream)
 	return str;
 }
 
+/*
+ * `include = GLOB`, in any section or before the first: every match is read
+ * now, in sorted order, as if its lines stood here, each starting outside
+ * any section; the including file then goes on in its own section. A
+ * pattern with no wildcard must name a file; one with wildcards may match
+ * nothing (an empty conf.d is normal). Relative patterns are taken from the
+ * including file's directory, so a config tree can move as a whole.
+ */
+/* A directory of the pattern that does not exist matches nothing; one that
+ * cannot be read is an error, so a conf.d the service user may not read is
+ * reported rather than silently skipped. */
+static int
+glob_error(const char *path, int eerrno)
+{
+	(void)path;
+	return eerrno != ENOENT && eerrno != ENOTDIR;
+}
+
+static int
+load_include(struct load *ld, const char *where, const char *pattern)
+{
+	char full[PATH_MAX];
+	const char *slash = strrchr(ld->path, '/');
+	bool magic = strpbrk(pattern, "*?[") != NULL;
+	glob_t g;
+	int rc, lines;
+
+	if (*pattern == '\0') {
+		errf(ld->err, ld->errlen, "%s: include: expected a file or a pattern", where);
+		return -1;
+	}
+	if (ld->depth + 1 >= CONFIG_INCLUDE_DEPTH) {
+		errf(ld->err, ld->errlen, "%s: include '%s': nested more than %d deep "
+		    "(does a file include itself?)", where, pattern, CONFIG_INCLUDE_DEPTH);
+		return -1;
+	}
+	if (pattern[0] == '/' || slash == NULL)
+		rc = snprintf(full, sizeof full, "%s", pattern);
+	else
+		rc = snprintf(full, sizeof full, "%.*s/%s", (int)(slash - ld->path),
+		    ld->path, pattern);
+	if (rc < 0 || (size_t)rc >= sizeof full) {
+		errf(ld->err, ld->errlen, "%s: include: path too long", where);
+		return -1;
+	}
+	if (!magic) {
+		struct stat st;
+		if (stat(full, &st) != 0) {
+			errf(ld->err, ld->errlen, "%s: include '%s': %s", where, full,
+			    strerror(errno));
+			return -1;
+		}
+		return load_one(ld->c, full, ld->depth + 1, &lines, ld->err, ld->errlen);
+	}
+
+	memset(&g, 0, sizeof g);
+	rc = glob(full, 0, glob_error, &g);
+	if (rc == GLOB_NOMATCH) {
+		globfree(&g);
+		return 0;
+	}
+	if (rc != 0) {
+		errf(ld->err, ld->errlen, "%s: include '%s': %s", where, full,
+		    rc == GLOB_NOSPACE ? "out of memory" : "cannot read the directory");
+		globfree(&g);
+		return -1;
+	}
+	rc = 0;
+	for (size_t i = 0; rc == 0 && i < g.gl_pathc; i++)
+		rc = load_one(ld->c, g.gl_pathv[i], ld->depth + 1, &lines, ld->err,
+		    ld->errlen);
+	globfree(&g);
+	return rc;
+}
+
 static int
 load_handler(void *user, const char *section, const char *name, const char *value)
 {
 	struct load *ld = user;
 	char where[PATH_MAX + 32];
+	int rc;
 
 	if (ld->err_line != 0)
 		return 1;
 	snprintf(where, sizeof where, "%s:%d", ld->path, ld->line);
-	if (config_set(ld->c, LAYER_FILE, section, name, value, where,
-	    ld->err, ld->errlen) != 0) {
+	if (strcmp(name, "include") == 0)
+		rc = load_include(ld, where, value);
+	else
+		rc = config_set(ld->c, LAYER_FILE, section, name, value, where,
+		    ld->err, ld->errlen);
+	if (rc != 0) {
 		ld->err_line = ld->line;
 		return 0;
 	}
 	return 1;
 }
 
-int
-config_load_file(struct config *c, const char *path, char *err, size_t errlen)
+/* Reads one file (the main one or an included one) into c; *lines gets its
+ * number of lines. */
+static int
+load_one(struct config *c, const char *path, int depth, int *lines, char *err,
+    size_t errlen)
 {
 	struct load ld;
 	struct stat st;
 	int rc, saved;
-	char *dup;
 
 	memset(&ld, 0, sizeof ld);
 	ld.c = c;
 	ld.path = path;
+	ld.depth = depth;
 	ld.err = err;
 	ld.errlen = errlen;
 	ld.at_line_start = true;
@@ -846,15 +970,9 @@ config_load_file(struct config *c, const char *path, char *err, size_t errlen)
 		errf(err, errlen, "%s: cannot open: %s", path, strerror(saved));
 		return -1;
 	}
-	if ((dup = strdup(path)) == NULL) {
-		fclose(ld.f);
-		errf(err, errlen, "%s: out of memory", path);
-		return -1;
-	}
-	free(c->file);
-	c->file = dup;
 
 	rc = ini_parse_stream(load_reader, &ld, load_handler, &ld);
+	*lines = ld.line;
 	if (ferror(ld.f)) {
 		saved = errno;
 		fclose(ld.f);
@@ -875,18 +993,70 @@ config_load_file(struct config *c, const char *path, char *err, size_t errlen)
 	return 0;
 }
 
+int
+config_load_file(struct config *c, const char *path, char *err, size_t errlen)
+{
+	char *dup;
+
+	if ((dup = strdup(path)) == NULL) {
+		errf(err, errlen, "%s: out of memory", path);
+		return -1;
+	}
+	free(c->file);
+	c->file = dup;
+	return load_one(c, path, 0, &c->file_lines, err, errlen);
+}
+
 /* ---- validation ---- */
+
+/*
+ * Where a cross-key error is to be reported. Every message of
+ * config_validate starts "[section] key..." or "[section] ...", which is
+ * what this reads: the place that key was set, else the place the first key
+ * of that section was set, else the end of the main file (for a key that is
+ * missing altogether), else "drover" when no file was read. Reading it from
+ * the message keeps each check a single line that cannot forget its place.
+ */
+static const char *
+origin_of(const struct config *c, const char *msg, char *buf, size_t cap)
+{
+	const char *close, *name, *section_hit = NULL;
+	size_t slen, nlen;
+
+	if (msg[0] == '[' && (close = strchr(msg, ']')) != NULL && c->origins != NULL) {
+		slen = (size_t)(close - msg - 1);
+		name = close + 1 + strspn(close + 1, " ");
+		nlen = strspn(name, "abcdefghijklmnopqrstuvwxyz_");
+		for (size_t i = 0; i < NKEYS; i++) {
+			if (c->origins[i] == NULL || strlen(keys[i].section) != slen ||
+			    strncmp(keys[i].section, msg + 1, slen) != 0)
+				continue;
+			if (strlen(keys[i].name) == nlen && strncmp(keys[i].name, name, nlen) == 0)
+				return c->origins[i];
+			if (section_hit == NULL && strchr(c->origins[i], ':') != NULL &&
+			    strncmp(c->origins[i], "--", 2) != 0)
+				section_hit = c->origins[i];
+		}
+	}
+	if (section_hit != NULL)
+		return section_hit;
+	if (c->file != NULL) {
+		snprintf(buf, cap, "%s:%d", c->file, c->file_lines > 0 ? c->file_lines : 1);
+		return buf;
+	}
+	return "drover";
+}
 
 static void __attribute__((format(printf, 4, 5)))
 verr(const struct config *c, char *err, size_t errlen, const char *fmt, ...)
 {
-	char msg[CONFIG_ERR_MAX];
+	char msg[CONFIG_ERR_MAX], place[PATH_MAX + 32];
 	va_list ap;
 
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof msg, fmt, ap);
 	va_end(ap);
-	errf(err, errlen, "%s: %s", c->file ? c->file : "drover", msg);
+	errf(err, errlen, "%s: %s", origin_of(c, msg, place, sizeof place), msg);
 }
 
 static bool

@@ -78,6 +78,9 @@ struct config {
 	char *error_log, *access_log, *access_format;
 
 	char *file;               /* the ini file read, or NULL */
+	int file_lines;           /* its number of lines */
+	char **origins;           /* per key of the table: where it was last set
+	                           * ("FILE:LINE", "--set ...", "REDIS_URL"), or NULL */
 };
 
 /* What the command line asked for, kept so a reload can rebuild the config. */
@@ -88,6 +91,11 @@ struct cli {
 	struct { char *section, *key, *value; } sets[256];
 };
 
+/* The file read when the command line names neither a file (-c) nor an app
+ * (--cgi, --fastcgi, --set app.*): SYSCONFDIR/drover/drover.ini, if it
+ * exists, so `drover -t` checks what the packaged service runs. */
+extern const char *cli_default_config;
+
 /* Parses argv into cli. Returns 0, or -1 with "drover: message" in err. */
 int cli_parse(struct cli *cli, int argc, char **argv, char *err, size_t errlen);
 void cli_free(struct cli *cli);
@@ -97,9 +105,14 @@ void config_defaults(struct config *c);
 /* Sets one key from a given layer; where is "FILE:LINE" or "--set" for messages. */
 int config_set(struct config *c, int layer, const char *section, const char *key,
     const char *value, const char *where, char *err, size_t errlen);
-/* Reads an ini file into c (layer FILE). err gets "FILE:LINE: message". */
+/* Reads an ini file into c (layer FILE), following `include = GLOB` lines
+ * (matches read in sorted order, relative to the including file, nested at
+ * most CONFIG_INCLUDE_DEPTH deep). err gets "FILE:LINE: message", naming the
+ * included file when the error is in one. */
+#define CONFIG_INCLUDE_DEPTH 8
 int config_load_file(struct config *c, const char *path, char *err, size_t errlen);
-/* Cross-key checks once every layer is in (root exists, fastcgi needs a command, ...). */
+/* Cross-key checks once every layer is in (root exists, fastcgi needs a
+ * command, ...). err names where the offending key was set ("FILE:LINE"). */
 int config_validate(const struct config *c, char *err, size_t errlen);
 /* The whole precedence chain. On failure c is left freed and err says why. */
 int config_build(struct config *c, const struct cli *cli, char *err, size_t errlen);

@@ -7,9 +7,9 @@
 #include <config.h>
 
 #include <check.h>
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <ftw.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -37,6 +37,13 @@ try_write_file(const char *name, const char *content, mode_t mode)
 	int ok;
 
 	snprintf(path, sizeof path, "%s/%s", tmpdir, name);
+	/* Parent directories below tmpdir, for include trees. */
+	for (char *sl = path + strlen(tmpdir) + 1; (sl = strchr(sl, '/')) != NULL; sl++) {
+		*sl = '\0';
+		if (mkdir(path, 0755) != 0 && errno != EEXIST)
+			return NULL;
+		*sl = '/';
+	}
 	if ((f = fopen(path, "we")) == NULL)
 		return NULL;
 	ok = fputs(content, f) >= 0;
@@ -983,7 +990,7 @@ validate_with(struct config *c, char *err, const char *sets[][3], size_t n)
 	config_defaults(c);
 	for (size_t i = 0; i < n; i++)
 		ck_assert_msg(config_set(c, LAYER_CLI, sets[i][0], sets[i][1], sets[i][2],
-		    "t", err, CONFIG_ERR_MAX) == 0, "%s", err);
+		    NULL, err, CONFIG_ERR_MAX) == 0, "%s", err);
 	return config_validate(c, err, CONFIG_ERR_MAX);
 }
 
@@ -1083,12 +1090,169 @@ START_TEST(test_validate_names_file)
 	snprintf(file, sizeof file, "%s", write_file("noroot.ini",
 	    "[app]\nroot = /nonexistent/drover\n", 0644));
 	ck_assert_int_eq(build_argv(&c, err, (char *[]){ "drover", "-c", file, NULL }), -1);
-	snprintf(want, sizeof want, "%s: [app] root: /nonexistent/drover: %s", file,
+	snprintf(want, sizeof want, "%s:2: [app] root: /nonexistent/drover: %s", file,
 	    strerror(ENOENT));
 	ck_assert_str_eq(err, want);
 
+	cli_default_config = "/nonexistent/drover/drover.ini";
 	ck_assert_int_eq(build_argv(&c, err, (char *[]){ "drover", NULL }), -1);
 	ck_assert_ptr_nonnull(strstr(err, "drover: [app] no CGI scripts configured: pass --cgi DIR"));
+}
+END_TEST
+
+/* Every cross-key error names a line: the key's own, else the first line of
+ * its section that set something, else the file's last line. */
+START_TEST(test_validate_lines)
+{
+	struct config c;
+	char err[CONFIG_ERR_MAX], want[PATH_MAX + 200], file[PATH_MAX];
+
+	snprintf(file, sizeof file, "%s", write_file("both.ini",
+	    "[server]\nworkers = 2\n\n[app]\nprocesses = 2\nroot = /\n"
+	    "script = /bin/sh\n", 0644));
+	ck_assert_int_eq(build_argv(&c, err, (char *[]){ "drover", "-c", file, NULL }), -1);
+	snprintf(want, sizeof want, "%s:6: [app] root and script are both set", file);
+	ck_assert_msg(strncmp(err, want, strlen(want)) == 0, "%s", err);
+
+	/* The shipped main file names no app: the error points at its end. */
+	snprintf(file, sizeof file, "%s", write_file("noapp.ini",
+	    "[server]\nworkers = 2\n; nothing else\n", 0644));
+	ck_assert_int_eq(build_argv(&c, err, (char *[]){ "drover", "-c", file, NULL }), -1);
+	snprintf(want, sizeof want, "%s:3: [app] no CGI scripts configured", file);
+	ck_assert_msg(strncmp(err, want, strlen(want)) == 0, "%s", err);
+
+	/* A key set in [app] but not the one at fault: that section's line. */
+	snprintf(file, sizeof file, "%s", write_file("fcgi.ini",
+	    "[log]\nlevel = info\n[app]\ntype = fastcgi\nprocesses = 2\n", 0644));
+	ck_assert_int_eq(build_argv(&c, err, (char *[]){ "drover", "-c", file, NULL }), -1);
+	snprintf(want, sizeof want, "%s:4: [app] no FastCGI app configured", file);
+	ck_assert_msg(strncmp(err, want, strlen(want)) == 0, "%s", err);
+
+	/* A flag at fault is named as such. */
+	ck_assert_int_eq(build_argv(&c, err, (char *[]){ "drover", "-c", file,
+	    "--fastcgi", "cmd", "--set", "app.address=127.0.0.1:9000", NULL }), -1);
+	ck_assert_msg(strstr(err, "--set app.command: [app] command and address are both set")
+	    == err, "%s", err);
+}
+END_TEST
+
+/* ---- include ---- */
+
+static const char *srcdir(void);
+
+START_TEST(test_include_sorted_and_relative)
+{
+	struct config c;
+	char err[CONFIG_ERR_MAX], file[PATH_MAX];
+
+	write_file("inc1/conf.d/20-b.ini", "[server]\nworkers = 7\n", 0644);
+	write_file("inc1/conf.d/10-a.ini", "[server]\nworkers = 5\nbacklog = 77\n", 0644);
+	write_file("inc1/conf.d/ignored.conf", "[server]\nworkers = 9\n", 0644);
+	snprintf(file, sizeof file, "%s", write_file("inc1/main.ini",
+	    "[server]\nworkers = 3\nbacklog = 10\ninclude = conf.d/*.ini\n"
+	    "max_connections = 11\n[app]\nscript = /bin/sh\n", 0644));
+	ck_assert_msg(build_argv(&c, err, (char *[]){ "drover", "-c", file, NULL }) == 0,
+	    "%s", err);
+	/* 10-a then 20-b: the later file wins; *.conf is not matched. */
+	ck_assert_int_eq(c.workers, 7);
+	ck_assert_int_eq(c.backlog, 77);
+	/* After the include the main file is back in its own [server]. */
+	ck_assert_int_eq(c.max_connections, 11);
+	config_free(&c);
+
+	/* A pattern that matches nothing is fine (an empty conf.d). */
+	snprintf(file, sizeof file, "%s", write_file("inc1/empty.ini",
+	    "include = nothing.d/*.ini\n[app]\nscript = /bin/sh\n", 0644));
+	ck_assert_msg(build_argv(&c, err, (char *[]){ "drover", "-c", file, NULL }) == 0,
+	    "%s", err);
+	config_free(&c);
+}
+END_TEST
+
+START_TEST(test_include_errors_name_the_included_file)
+{
+	struct config c;
+	char err[CONFIG_ERR_MAX], file[PATH_MAX];
+
+	write_file("inc2/conf.d/a.ini", "[server]\nworkers = 2\n", 0644);
+	write_file("inc2/conf.d/b.ini", "[server]\n\nworkers = lots\n", 0644);
+	snprintf(file, sizeof file, "%s", write_file("inc2/main.ini",
+	    "include = conf.d/*.ini\n", 0644));
+	ck_assert_int_eq(build_argv(&c, err, (char *[]){ "drover", "-c", file, NULL }), -1);
+	assert_err_at(err, "inc2/conf.d/b.ini", 3,
+	    "[server] workers: expected an integer 1..128, got 'lots'");
+
+	write_file("inc2/conf.d/b.ini", "[server]\nworkers 2\n", 0644);
+	ck_assert_int_eq(build_argv(&c, err, (char *[]){ "drover", "-c", file, NULL }), -1);
+	assert_err_at(err, "inc2/conf.d/b.ini", 2, "syntax error");
+
+	/* A cross-key error caused by an included file points into it. */
+	write_file("inc2/conf.d/b.ini", "[app]\nroot = /nonexistent/drover\n", 0644);
+	ck_assert_int_eq(build_argv(&c, err, (char *[]){ "drover", "-c", file, NULL }), -1);
+	assert_err_at(err, "inc2/conf.d/b.ini", 2,
+	    "[app] root: /nonexistent/drover: No such file or directory");
+
+	/* A plain path must exist. */
+	snprintf(file, sizeof file, "%s", write_file("inc2/plain.ini",
+	    "[app]\nscript = /bin/sh\ninclude = missing.ini\n", 0644));
+	ck_assert_int_eq(build_argv(&c, err, (char *[]){ "drover", "-c", file, NULL }), -1);
+	ck_assert_msg(strstr(err, "plain.ini:3: include '") != NULL &&
+	    strstr(err, "missing.ini': No such file or directory") != NULL, "%s", err);
+
+	/* A file that includes itself stops at the depth bound. */
+	snprintf(file, sizeof file, "%s", write_file("inc2/loop.ini",
+	    "[app]\nscript = /bin/sh\ninclude = loop.ini\n", 0644));
+	ck_assert_int_eq(build_argv(&c, err, (char *[]){ "drover", "-c", file, NULL }), -1);
+	ck_assert_msg(strstr(err, "loop.ini:3: include 'loop.ini': nested more than") != NULL,
+	    "%s", err);
+}
+END_TEST
+
+/* What the package ships loads cleanly: the short main file with its
+ * conf.d, and every example site. */
+START_TEST(test_shipped_configs)
+{
+	static const char *sites[] = { "cgit", "dokuwiki", "php-cgi" };
+	struct config c;
+	char err[CONFIG_ERR_MAX], path[PATH_MAX];
+
+	snprintf(path, sizeof path, "%s/packaging/drover.ini", srcdir());
+	config_defaults(&c);
+	ck_assert_msg(config_load_file(&c, path, err, sizeof err) == 0, "%s", err);
+	ck_assert_str_eq(c.binds.v[0], "127.0.0.1:8000");
+	ck_assert_str_eq(c.script, "/usr/share/drover/welcome.cgi");
+	config_free(&c);
+	for (size_t i = 0; i < sizeof sites / sizeof sites[0]; i++) {
+		snprintf(path, sizeof path, "%s/examples/sites/%s.ini", srcdir(), sites[i]);
+		config_defaults(&c);
+		ck_assert_msg(config_load_file(&c, path, err, sizeof err) == 0, "%s", err);
+		config_free(&c);
+	}
+}
+END_TEST
+
+/* Without -c and without an app on the command line, the default file is
+ * read; naming an app keeps drover on flags alone. */
+START_TEST(test_default_config_file)
+{
+	struct config c;
+	char err[CONFIG_ERR_MAX], file[PATH_MAX];
+	const char *saved = cli_default_config;
+
+	snprintf(file, sizeof file, "%s", write_file("etc/drover.ini",
+	    "[server]\nworkers = 3\n[app]\nscript = /bin/sh\n", 0644));
+	cli_default_config = file;
+	ck_assert_msg(build_argv(&c, err, (char *[]){ "drover", "-t", NULL }) == 0, "%s", err);
+	ck_assert_int_eq(c.workers, 3);
+	ck_assert_str_eq(c.file, file);
+	config_free(&c);
+
+	ck_assert_msg(build_argv(&c, err, (char *[]){ "drover", "--cgi", "/bin/sh", NULL }) == 0,
+	    "%s", err);
+	ck_assert_ptr_null(c.file);
+	ck_assert_int_ne(c.workers, 3);
+	config_free(&c);
+	cli_default_config = saved;
 }
 END_TEST
 
@@ -1204,24 +1368,18 @@ make_fixtures(void)
 	snprintf(plainfile, sizeof plainfile, "%s", p);
 }
 
+static int
+remove_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st;
+	(void)ftw;
+	return flag == FTW_DP ? rmdir(path) : unlink(path);
+}
+
 static void
 remove_fixtures(void)
 {
-	DIR *d = opendir(tmpdir);
-	struct dirent *de;
-	char path[PATH_MAX + 256];
-
-	if (d == NULL)
-		return;
-	while ((de = readdir(d)) != NULL) {
-		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
-			continue;
-		snprintf(path, sizeof path, "%s/%s", tmpdir, de->d_name);
-		if (unlink(path) != 0)
-			rmdir(path);
-	}
-	closedir(d);
-	rmdir(tmpdir);
+	nftw(tmpdir, remove_one, 16, FTW_DEPTH | FTW_PHYS);
 }
 
 static Suite *
@@ -1272,6 +1430,11 @@ config_suite(void)
 	tc = tcase_create("validate");
 	tcase_add_test(tc, test_validate);
 	tcase_add_test(tc, test_validate_names_file);
+	tcase_add_test(tc, test_validate_lines);
+	tcase_add_test(tc, test_include_sorted_and_relative);
+	tcase_add_test(tc, test_include_errors_name_the_included_file);
+	tcase_add_test(tc, test_default_config_file);
+	tcase_add_test(tc, test_shipped_configs);
 	suite_add_tcase(s, tc);
 	return s;
 }
