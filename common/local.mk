@@ -1,1 +1,2 @@
-libdrover_a_SOURCES += common/log.c common/log.h common/util.c common/util.h
+libdrover_a_SOURCES += common/log.c common/log.h common/util.c common/util.h \
+	common/cidr.c common/cidr.h

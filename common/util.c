@@ -167,3 +167,17 @@ str_case_eq(const char *a, size_t alen, const char *b)
 {
 	return strlen(b) == alen && strncasecmp(a, b, alen) == 0;
 }
+
+long
+parse_decimal(const char *p, size_t len, long max)
+{
+	long v = 0;
+	if (len == 0 || len > 9)
+		return -1;
+	for (size_t i = 0; i < len; i++) {
+		if (p[i] < '0' || p[i] > '9')
+			return -1;
+		v = v * 10 + (p[i] - '0');
+	}
+	return v <= max ? v : -1;
+}

@@ -41,6 +41,8 @@ long percent_decode(char *s, size_t len);
 bool str_case_eq(const char *a, size_t alen, const char *b);
 /* 0..15 for a hex digit (either case), -1 otherwise. */
 int hex_digit(int c);
+/* len decimal digits (1..9 of them, nothing else) as a value <= max, or -1. */
+long parse_decimal(const char *p, size_t len, long max);
 /* A token character of HTTP field names (RFC 9110 §5.6.2). */
 bool http_tchar(int c);
 

@@ -24,6 +24,7 @@
 
 #include <ini.h>
 
+#include "common/cidr.h"
 #include "common/log.h"
 #include "conf/config.h"
 #include "supervisor/shm.h"
@@ -31,6 +32,7 @@
 /* Enums are written through an int pointer by the table. */
 _Static_assert(sizeof(enum app_type) == sizeof(int), "enum app_type is not int-sized");
 _Static_assert(sizeof(enum cookie_secure) == sizeof(int), "enum cookie_secure is not int-sized");
+_Static_assert(sizeof(enum forwarded_header) == sizeof(int), "enum forwarded_header is not int-sized");
 
 enum ktype {
 	K_STR,          /* char *; empty means unset (NULL) */
@@ -46,6 +48,8 @@ enum ktype {
 	K_URL,          /* char *, redis:// or unix:/ URL; empty unsets */
 	K_BINDS,        /* struct strlist of addresses */
 	K_ENVS,         /* struct strlist of NAME=value */
+	K_CIDRS,        /* char *, addresses and ADDR/BITS ranges or *; empty unsets */
+	K_MODE,         /* int, octal permission bits within [min, max] */
 };
 
 /* Flags for string keys. */
@@ -76,6 +80,9 @@ static const struct name_value secure_names[] = {
 	{ "true", COOKIE_SECURE_ON }, { "on", COOKIE_SECURE_ON }, { "yes", COOKIE_SECURE_ON },
 	{ "false", COOKIE_SECURE_OFF }, { "off", COOKIE_SECURE_OFF }, { "no", COOKIE_SECURE_OFF },
 	{ NULL, 0 }
+};
+static const struct name_value forwarded_names[] = {
+	{ "x-forwarded-for", FORWARDED_X }, { "forwarded", FORWARDED_RFC7239 }, { NULL, 0 }
 };
 static const struct name_value samesite_names[] = {
 	{ "Lax", 0 }, { "Strict", 1 }, { "None", 2 }, { NULL, 0 }
@@ -108,7 +115,10 @@ static const struct key keys[] = {
 	{ "server", "max_body_bytes", K_SIZE, O(max_body_bytes), 0, 64 * GB, NULL, 0 },
 	{ "server", "body_timeout", K_DUR, O(body_timeout_ms), 1, DUR_MAX, NULL, 0 },
 	{ "server", "max_connections", K_INT, O(max_connections), 1, 1000000, NULL, 0 },
-	{ "server", "forwarded_allow_ips", K_STR, O(forwarded_allow_ips), 0, 0, NULL, 0 },
+	{ "server", "forwarded_allow_ips", K_CIDRS, O(forwarded_allow_ips), 0, 0, NULL, 0 },
+	{ "server", "socket_mode", K_MODE, O(socket_mode), 0, 0777, NULL, 0 },
+	{ "server", "socket_owner", K_STR, O(socket_owner), 0, 0, NULL, 0 },
+	{ "server", "forwarded_header", K_ENUM, O(forwarded_header), 0, 0, forwarded_names, 0 },
 
 	{ "app", "type", K_ENUM, O(app_type), 0, 0, app_types, 0 },
 	{ "app", "root", K_STR, O(root), 0, 0, NULL, 0 },
@@ -455,6 +465,7 @@ config_defaults(struct config *c)
 	c->body_timeout_ms = 60 * SEC;
 	c->max_connections = 1024;
 	c->forwarded_allow_ips = xstrdup("127.0.0.1");
+	c->socket_mode = 0660;
 
 	c->app_type = APP_CGI;
 	c->processes = 1;
@@ -499,6 +510,7 @@ config_free(struct config *c)
 		switch (k->type) {
 		case K_STR:
 		case K_CHOICE:
+		case K_CIDRS:
 		case K_ADDR:
 		case K_URL: {
 			char **p = str_at(c, k);
@@ -721,6 +733,32 @@ set_key(struct config *c, int layer, const char *section, const char *key,
 		if (set_string(str_at(c, k), value, false) != 0)
 			goto nomem;
 		return 0;
+
+	case K_MODE: {
+		int64_t mode = 0;
+		size_t n = strlen(value);
+		bool ok = n > 0 && n <= 4 && strspn(value, "01234567") == n;
+		for (size_t i = 0; ok && i < n; i++)
+			mode = mode * 8 + (value[i] - '0');
+		if (!ok || mode < k->min || mode > k->max) {
+			key_err(err, errlen, where, k, value, "expected octal permission bits such as 0660");
+			return -1;
+		}
+		*(int *)((char *)c + k->off) = (int)mode;
+		return 0;
+	}
+
+	case K_CIDRS: {
+		struct cidr_set set;
+		if (cidr_set_parse(&set, value, buf, sizeof buf) != 0) {
+			key_err(err, errlen, where, k, value,
+			    "expected addresses or ranges like 10.0.0.0/8, ::1 or * (%s)", buf);
+			return -1;
+		}
+		if (set_string(str_at(c, k), value, false) != 0)
+			goto nomem;
+		return 0;
+	}
 
 	case K_URL:
 		if (*value != '\0' && strncmp(value, "redis://", 8) != 0 &&
@@ -1173,6 +1211,20 @@ config_validate(const struct config *c, char *err, size_t errlen)
 	if (nonempty(c->group) && getgrnam(c->group) == NULL) {
 		verr(c, err, errlen, "[server] group: no such group '%s'", c->group);
 		return -1;
+	}
+	if (nonempty(c->socket_owner)) {
+		char user[256];
+		const char *colon = strchr(c->socket_owner, ':');
+		size_t un = colon ? (size_t)(colon - c->socket_owner) : strlen(c->socket_owner);
+		snprintf(user, sizeof user, "%.*s", (int)un, c->socket_owner);
+		if (un > 0 && getpwnam(user) == NULL) {
+			verr(c, err, errlen, "[server] socket_owner: no such user '%s'", user);
+			return -1;
+		}
+		if (colon && colon[1] && getgrnam(colon + 1) == NULL) {
+			verr(c, err, errlen, "[server] socket_owner: no such group '%s'", colon + 1);
+			return -1;
+		}
 	}
 	return 0;
 }

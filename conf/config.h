@@ -17,6 +17,8 @@
 
 enum app_type { APP_CGI = 0, APP_FASTCGI };
 enum cookie_secure { COOKIE_SECURE_AUTO = 0, COOKIE_SECURE_ON, COOKIE_SECURE_OFF };
+/* Which header a trusted proxy speaks: X-Forwarded-For/-Proto, or RFC 7239 Forwarded. */
+enum forwarded_header { FORWARDED_X = 0, FORWARDED_RFC7239 };
 
 /* Which layer set a value; a repeatable key set by a higher layer replaces
  * what the lower layers gave rather than adding to it. */
@@ -41,6 +43,9 @@ struct config {
 	int64_t body_timeout_ms;
 	int max_connections;
 	char *forwarded_allow_ips;
+	int socket_mode;          /* permission bits of unix: listeners */
+	char *socket_owner;       /* user[:group] of unix: listeners */
+	enum forwarded_header forwarded_header;
 
 	/* [app] */
 	enum app_type app_type;

@@ -3,6 +3,8 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <grp.h>
+#include <pwd.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -71,7 +73,54 @@ sockaddr_parse(const char *addr, struct sockaddr_storage *ss, socklen_t *len)
 }
 
 int
+unix_perm_resolve(struct unix_perm *p, int mode, const char *owner, const char *user,
+    const char *group, char *err, size_t errlen)
+{
+	char name[256];
+	p->mode = (mode_t)mode;
+	p->uid = (uid_t)-1;
+	p->gid = (gid_t)-1;
+	const char *g = NULL;
+	if (owner && *owner) {
+		const char *colon = strchr(owner, ':');
+		size_t un = colon ? (size_t)(colon - owner) : strlen(owner);
+		snprintf(name, sizeof name, "%.*s", (int)un, owner);
+		user = un > 0 ? name : NULL;
+		g = colon && colon[1] ? colon + 1 : NULL;
+	} else if (geteuid() == 0) {
+		g = group;
+	} else {
+		return 0;
+	}
+	if (user && *user) {
+		struct passwd *pw = getpwnam(user);
+		if (pw == NULL) {
+			snprintf(err, errlen, "socket owner: no such user '%s'", user);
+			return -1;
+		}
+		p->uid = pw->pw_uid;
+		p->gid = pw->pw_gid;
+	}
+	if (g && *g) {
+		struct group *gr = getgrnam(g);
+		if (gr == NULL) {
+			snprintf(err, errlen, "socket owner: no such group '%s'", g);
+			return -1;
+		}
+		p->gid = gr->gr_gid;
+	}
+	return 0;
+}
+
+int
 listen_on(const char *addr, int backlog, char *err, size_t errlen)
+{
+	return listen_on_perm(addr, backlog, NULL, err, errlen);
+}
+
+int
+listen_on_perm(const char *addr, int backlog, const struct unix_perm *perm, char *err,
+    size_t errlen)
 {
 	struct sockaddr_storage ss;
 	socklen_t slen;
@@ -103,8 +152,26 @@ listen_on(const char *addr, int backlog, char *err, size_t errlen)
 				close(probe);
 		}
 	}
-	if (bind(fd, (struct sockaddr *)&ss, slen) < 0 || listen(fd, backlog) < 0) {
+	if (bind(fd, (struct sockaddr *)&ss, slen) < 0) {
 		snprintf(err, errlen, "bind %s: %s", addr, strerror(errno));
+		close(fd);
+		return -1;
+	}
+	/* Before listen: nobody can connect through the umask's mode meanwhile. */
+	if (ss.ss_family == AF_UNIX && perm) {
+		const char *path = ((struct sockaddr_un *)&ss)->sun_path;
+		if (chmod(path, perm->mode) < 0 ||
+		    ((perm->uid != (uid_t)-1 || perm->gid != (gid_t)-1) &&
+		    chown(path, perm->uid, perm->gid) < 0)) {
+			snprintf(err, errlen, "bind %s: setting mode %04o and owner: %s", addr,
+			    (unsigned)perm->mode, strerror(errno));
+			close(fd);
+			unlink(path);
+			return -1;
+		}
+	}
+	if (listen(fd, backlog) < 0) {
+		snprintf(err, errlen, "listen %s: %s", addr, strerror(errno));
 		close(fd);
 		return -1;
 	}
@@ -113,7 +180,7 @@ listen_on(const char *addr, int backlog, char *err, size_t errlen)
 
 int
 listeners_open(struct listener_set *ls, char *const *addrs, size_t n, int backlog,
-    char *err, size_t errlen)
+    const struct unix_perm *perm, char *err, size_t errlen)
 {
 	ls->v = calloc(n ? n : 1, sizeof *ls->v);
 	ls->n = 0;
@@ -122,7 +189,7 @@ listeners_open(struct listener_set *ls, char *const *addrs, size_t n, int backlo
 		return -1;
 	}
 	for (size_t i = 0; i < n; i++) {
-		int fd = listen_on(addrs[i], backlog, err, errlen);
+		int fd = listen_on_perm(addrs[i], backlog, perm, err, errlen);
 		if (fd < 0) {
 			listeners_close(ls, 1);
 			return -1;

@@ -156,8 +156,14 @@ main(int argc, char **argv)
 			lrc = upgrade_adopt_listeners(&ls, err, sizeof err);
 		else if (nact > 0)
 			lrc = listeners_adopt(&ls, actfds, (size_t)nact, NULL, err, sizeof err);
-		else
-			lrc = listeners_open(&ls, cfg->binds.v, cfg->binds.n, cfg->backlog, err, sizeof err);
+		else {
+			struct unix_perm perm;
+			lrc = unix_perm_resolve(&perm, cfg->socket_mode, cfg->socket_owner, cfg->user,
+			    cfg->group, err, sizeof err);
+			if (lrc == 0)
+				lrc = listeners_open(&ls, cfg->binds.v, cfg->binds.n, cfg->backlog, &perm,
+				    err, sizeof err);
+		}
 	}
 	if (lrc < 0) {
 		log_error("startup", "error=\"%s\"", err);

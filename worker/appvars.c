@@ -124,9 +124,9 @@ appvars_build(struct request *req, const struct script_target *t, struct varlist
 	rc |= add(v, "REDIRECT_STATUS", "200");
 
 	const struct conn_peer *peer = conn_peer(req->conn);
-	rc |= add(v, "REMOTE_ADDR", peer->addr);
-	rc |= add(v, "REMOTE_HOST", peer->addr);
-	snprintf(tmp, sizeof tmp, "%d", peer->port);
+	rc |= add(v, "REMOTE_ADDR", req->client.addr);
+	rc |= add(v, "REMOTE_HOST", req->client.addr);
+	snprintf(tmp, sizeof tmp, "%d", req->client.port);
 	rc |= add(v, "REMOTE_PORT", tmp);
 	rc |= add(v, "SERVER_ADDR", peer->local_addr);
 	snprintf(tmp, sizeof tmp, "%d", peer->local_port);
@@ -147,7 +147,7 @@ appvars_build(struct request *req, const struct script_target *t, struct varlist
 	} else {
 		rc |= add(v, "SERVER_NAME", peer->local_addr);
 	}
-	if (conn_is_https(req->conn))
+	if (req->client.https)
 		rc |= add(v, "HTTPS", "on");
 	const struct header *auth = req_header(req, "Authorization");
 	if (auth) {

@@ -29,6 +29,7 @@
 #include "supervisor/shm.h"
 #include "worker/chunked.h"
 #include "worker/conn.h"
+#include "worker/forwarded.h"
 #include "worker/request.h"
 
 #define READ_CHUNK 16384
@@ -70,7 +71,6 @@ struct conn {
 	struct request *req;
 	http_parser parser;
 	struct conn_peer peer;
-	bool https;
 	bool app_paused;
 	bool reading;
 	int busy;                    /* >0 while inside process(): defer the free */
@@ -98,7 +98,6 @@ static void arm_timer(struct conn *c, int64_t ms);
 
 const struct config *conn_config(const struct conn *c) { return conn_env.cfg; }
 const struct conn_peer *conn_peer(const struct conn *c) { return &c->peer; }
-bool conn_is_https(const struct conn *c) { return c->https; }
 struct ev_loop *conn_loop(const struct conn *c) { return conn_env.loop; }
 
 int64_t
@@ -257,6 +256,45 @@ request_free(struct conn *c)
 	atomic_fetch_sub(conn_env.inflight, 1);
 }
 
+/*
+ * A fresh request on c, counted in flight. Its client is the peer until a
+ * complete head says otherwise.
+ */
+static struct request *
+request_new(struct conn *c)
+{
+	struct request *req = calloc(1, sizeof *req);
+	if (req == NULL)
+		return NULL;
+	req->conn = c;
+	req->started_us = mono_us();
+	req->content_length = -1;
+	req->resp_length = -1;
+	snprintf(req->client.addr, sizeof req->client.addr, "%s", c->peer.addr);
+	req->client.port = c->peer.port;
+	buf_init(&req->head, 1);
+	buf_init(&req->body, 1);
+	buf_init(&req->ah.raw, 1);
+	atomic_fetch_add(conn_env.inflight, 1);
+	c->req = req;
+	return req;
+}
+
+/* A request to answer an error on when no head could be read. */
+static struct request *
+request_placeholder(struct conn *c)
+{
+	struct request *req = request_new(c);
+	if (req == NULL)
+		return NULL;
+	req->http_major = req->http_minor = 1;
+	req->method = "-";
+	req->method_len = 1;
+	req->target = "-";
+	req->target_len = 1;
+	return req;
+}
+
 static void
 conn_free(struct conn *c)
 {
@@ -377,32 +415,13 @@ on_timer(struct ev_loop *loop, ev_timer *t, int revents)
 	struct conn *c = t->data;
 	switch (c->state) {
 	case CS_HEAD:
-		{
-			c->timed_out = true;
-			/* No request object yet: answer from a throwaway one. */
-			struct request tmp;
-			memset(&tmp, 0, sizeof tmp);
-			tmp.conn = c;
-			tmp.http_major = tmp.http_minor = 1;
-			tmp.started_us = mono_us();
-			tmp.content_length = -1;
-			tmp.method = "-";
-			tmp.method_len = 1;
-			tmp.target = "-";
-			tmp.target_len = 1;
-			atomic_fetch_add(conn_env.inflight, 1);
-			c->req = calloc(1, sizeof *c->req);
-			if (c->req == NULL) {
-				atomic_fetch_sub(conn_env.inflight, 1);
-				conn_close(c);
-				return;
-			}
-			*c->req = tmp;
-			buf_init(&c->req->head, 1);
-			buf_init(&c->req->body, 1);
-			buf_init(&c->req->ah.raw, 1);
-			resp_simple(c->req, 408, "request head not received in time");
+		c->timed_out = true;
+		/* No request object yet: answer from a placeholder. */
+		if (request_placeholder(c) == NULL) {
+			conn_close(c);
+			return;
 		}
+		resp_simple(c->req, 408, "request head not received in time");
 		break;
 	case CS_IDLE:
 		if (buf_used(&c->out) > 0) {
@@ -615,35 +634,21 @@ split_target(struct request *req)
 	return req->query ? 0 : 500;
 }
 
+/*
+ * Who the client is, for this request only: a kept-alive proxy connection
+ * carries many users, so nothing read from one request's headers may stay
+ * on the connection.
+ */
 static void
-trusted_proxy_headers(struct conn *c, struct request *req)
+resolve_client(struct conn *c, struct request *req)
 {
-	const char *allow = conn_env.cfg->forwarded_allow_ips;
-	if (allow == NULL)
-		return;
-	bool trusted = strcmp(allow, "*") == 0;
-	if (!trusted) {
-		char list[1024];
-		snprintf(list, sizeof list, "%s", allow);
-		for (char *save, *ip = strtok_r(list, " ,", &save); ip; ip = strtok_r(NULL, " ,", &save))
-			if (strcmp(ip, c->peer.addr) == 0)
-				trusted = true;
-	}
-	if (!trusted)
-		return;
-	const struct header *proto = req_header(req, "X-Forwarded-Proto");
-	c->https = proto && str_case_eq(proto->value, proto->vlen, "https");
-	const struct header *xff = req_header(req, "X-Forwarded-For");
-	if (xff && xff->vlen > 0) {
-		/* The client is the first address in the list. */
-		const char *comma = memchr(xff->value, ',', xff->vlen);
-		size_t n = comma ? (size_t)(comma - xff->value) : xff->vlen;
-		while (n > 0 && xff->value[n - 1] == ' ')
-			n--;
-		if (n > 0 && n < sizeof c->peer.addr) {
-			memcpy(c->peer.addr, xff->value, n);
-			c->peer.addr[n] = '\0';
-		}
+	if (forwarded_resolve(&conn_env.trusted, conn_env.cfg->forwarded_header, c->peer.addr,
+	    c->peer.port, req->hdr, req->nhdr, &req->client) < 0) {
+		const struct header *h = req_header(req,
+		    conn_env.cfg->forwarded_header == FORWARDED_RFC7239 ? "Forwarded" : "X-Forwarded-For");
+		char q[256];
+		log_warn("http", "peer=%s note=\"forwarded address not valid, using the peer\" value=%s",
+		    c->peer.addr, log_quote(q, sizeof q, h ? h->value : "", h ? h->vlen : 0));
 	}
 }
 
@@ -651,21 +656,9 @@ trusted_proxy_headers(struct conn *c, struct request *req)
 static void
 fail_head(struct conn *c, int status, const char *msg)
 {
-	if (c->req == NULL) {
-		c->req = calloc(1, sizeof *c->req);
-		if (c->req == NULL) {
-			conn_close(c);
-			return;
-		}
-		c->req->conn = c;
-		c->req->http_major = c->req->http_minor = 1;
-		c->req->started_us = mono_us();
-		c->req->method = "-";
-		c->req->method_len = 1;
-		c->req->target = "-";
-		c->req->target_len = 1;
-		c->req->content_length = -1;
-		atomic_fetch_add(conn_env.inflight, 1);
+	if (c->req == NULL && request_placeholder(c) == NULL) {
+		conn_close(c);
+		return;
 	}
 	c->req->keep_alive = false;
 	buf_reset(&c->in);
@@ -719,17 +712,11 @@ take_head(struct conn *c)
 		fail_head(c, bad, "malformed request head");
 		return false;
 	}
-	struct request *req = calloc(1, sizeof *req);
+	struct request *req = request_new(c);
 	if (req == NULL) {
 		conn_close(c);
 		return false;
 	}
-	atomic_fetch_add(conn_env.inflight, 1);
-	c->req = req;
-	req->conn = c;
-	req->started_us = mono_us();
-	req->content_length = -1;
-	req->resp_length = -1;
 	buf_init(&req->head, hlen + 1);
 	buf_init(&req->body, cfg->max_body_bytes);
 	buf_init(&req->ah.raw, cfg->max_header_bytes);
@@ -764,7 +751,7 @@ take_head(struct conn *c)
 		fail_head(c, st, st == 413 ? "request body too large" : "bad request");
 		return false;
 	}
-	trusted_proxy_headers(c, req);
+	resolve_client(c, req);
 	if (req->expect_continue)
 		conn_write(c, "HTTP/1.1 100 Continue\r\n\r\n", 25);
 	c->state = CS_BODY;
@@ -899,7 +886,7 @@ conn_request_done(struct conn *c)
 		snprintf(ref, sizeof ref, "%.*s", r ? (int)r->vlen : 1, r ? r->value : "-");
 		snprintf(ua, sizeof ua, "%.*s", u ? (int)u->vlen : 1, u ? u->value : "-");
 		int len = snprintf(line, sizeof line, "%s - - [%s] \"%.*s %.*s HTTP/%d.%d\" %d %llu \"%s\" \"%s\" %.3f\n",
-		    c->peer.addr, ts, (int)req->method_len, req->method,
+		    req->client.addr, ts, (int)req->method_len, req->method,
 		    (int)(req->target_len > 1024 ? 1024 : req->target_len), req->target,
 		    req->http_major, req->http_minor, req->status, (unsigned long long)req->resp_bytes,
 		    ref, ua, (double)dur / 1e6);

@@ -15,6 +15,8 @@
 
 #include <ev.h>
 
+#include "common/cidr.h"
+
 struct config;
 struct request;
 struct worker_counters;
@@ -30,6 +32,7 @@ struct conn_peer {
 struct conn_env {
 	struct ev_loop *loop;
 	const struct config *cfg;
+	struct cidr_set trusted;     /* forwarded_allow_ips, parsed once */
 	const struct app_ops *app;
 	struct worker_counters *counters;
 	_Atomic uint64_t *served;
@@ -50,7 +53,6 @@ void conn_close_all(void);
 
 const struct config *conn_config(const struct conn *c);
 const struct conn_peer *conn_peer(const struct conn *c);
-bool conn_is_https(const struct conn *c);
 struct ev_loop *conn_loop(const struct conn *c);
 
 /*

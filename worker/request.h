@@ -14,6 +14,7 @@
 #include <stdint.h>
 
 #include "common/util.h"
+#include "worker/forwarded.h"
 #include "worker/session.h"
 
 #define REQ_MAX_HEADERS 128
@@ -58,6 +59,7 @@ struct request {
 	char *query;                 /* raw query string (no '?'), owned */
 	struct header hdr[REQ_MAX_HEADERS];
 	size_t nhdr;
+	struct client_id client;     /* REMOTE_ADDR, REMOTE_PORT, HTTPS of this request */
 	int64_t content_length;      /* -1 when absent */
 	bool chunked, expect_continue, keep_alive, is_head, body_done;
 	struct buf body;

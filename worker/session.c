@@ -527,7 +527,7 @@ append_cookie(struct request *req, struct buf *extra, bool expire)
 {
 	const struct config *cfg = S.cfg;
 	bool secure = cfg->cookie_secure == COOKIE_SECURE_ON ||
-	    (cfg->cookie_secure == COOKIE_SECURE_AUTO && conn_is_https(req->conn));
+	    (cfg->cookie_secure == COOKIE_SECURE_AUTO && req->client.https);
 	char value[COOKIE_VALUE_LEN + 1];
 	if (expire)
 		strcpy(value, "deleted");

@@ -219,6 +219,12 @@ worker_main(const struct worker_ctx *ctx)
 	conn_env.inflight = &w.slot->inflight;
 	conn_env.connections = &w.slot->connections;
 	conn_env.on_close = on_conn_close;
+	char err[128];
+	if (cidr_set_parse(&conn_env.trusted, ctx->cfg->forwarded_allow_ips, err, sizeof err) < 0) {
+		/* config_set checked it: only a changed parser gets here. */
+		log_error("worker", "state=failed id=%d reason=forwarded_allow_ips note=\"%s\"", ctx->id, err);
+		_exit(3);
+	}
 
 	if (session_worker_init(ctx->cfg, ctx->shm, w.slot, w.loop) < 0 ||
 	    app_pool_init(ctx->cfg, w.loop) < 0) {

@@ -413,6 +413,15 @@ START_TEST(test_set_strings)
 	ck_assert_ptr_null(c.user);
 	ck_assert_int_eq(set1(&c, "server", "forwarded_allow_ips", "", err), 0);
 	ck_assert_ptr_null(c.forwarded_allow_ips);
+	ck_assert_int_eq(set1(&c, "server", "forwarded_allow_ips", "10.0.0.0/8, ::1 *", err), 0);
+	ck_assert_str_eq(c.forwarded_allow_ips, "10.0.0.0/8, ::1 *");
+	/* A typo fails at startup with its line, not silently at the first request. */
+	ck_assert_int_eq(set1(&c, "server", "forwarded_allow_ips", "10.0.0.0/8 proxy.local", err), -1);
+	ck_assert_ptr_nonnull(strstr(err, "f.ini:3: [server] forwarded_allow_ips:"));
+	ck_assert_ptr_nonnull(strstr(err, "'proxy.local' is not an address"));
+	ck_assert_int_eq(set1(&c, "server", "forwarded_header", "forwarded", err), 0);
+	ck_assert_int_eq(c.forwarded_header, FORWARDED_RFC7239);
+	ck_assert_int_eq(set1(&c, "server", "forwarded_header", "x-real-ip", err), -1);
 	/* Consumers iterate these, so empty stays a string. */
 	ck_assert_int_eq(set1(&c, "redis", "key_prefix", "", err), 0);
 	ck_assert_str_eq(c.key_prefix, "");

@@ -15,11 +15,13 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "common/cidr.h"
 #include "common/util.h"
 #include "conf/config.h"
 #include "worker/appvars.h"
 #include "worker/chunked.h"
 #include "worker/conn.h"
+#include "worker/forwarded.h"
 #include "worker/request.h"
 
 static int
@@ -579,6 +581,165 @@ START_TEST(chunked_refused)
 }
 END_TEST
 
+
+/* Trusted-proxy ranges and the forwarded client address. */
+
+static bool
+in_set(const struct cidr_set *s, const char *a)
+{
+	int	 fam;
+	uint8_t	 b[16];
+
+	ck_assert_int_eq(ip_parse(a, strlen(a), &fam, b), 0);
+	return cidr_set_contains(s, fam, b);
+}
+
+START_TEST(cidr_ranges)
+{
+	struct cidr_set	 s;
+	char		 err[128];
+
+	ck_assert_int_eq(cidr_set_parse(&s, "10.0.0.0/8, ::1 192.168.1.7 2001:db8::/32", err, sizeof err), 0);
+	ck_assert_uint_eq(s.n, 4);
+	ck_assert(in_set(&s, "10.255.1.2"));
+	ck_assert(!in_set(&s, "11.0.0.1"));
+	ck_assert(in_set(&s, "::1"));
+	ck_assert(!in_set(&s, "::2"));
+	ck_assert(in_set(&s, "192.168.1.7"));
+	ck_assert(!in_set(&s, "192.168.1.8"));
+	ck_assert(in_set(&s, "2001:db8:ffff::1"));
+	ck_assert(!in_set(&s, "2001:db9::1"));
+	/* An IPv4-mapped IPv6 peer is its IPv4 address. */
+	ck_assert(in_set(&s, "::ffff:10.1.1.1"));
+	/* Host bits of a range are ignored, as nginx reads 10.1.2.3/8. */
+	ck_assert_int_eq(cidr_set_parse(&s, "10.1.2.3/8 172.16.0.0/12", err, sizeof err), 0);
+	ck_assert(in_set(&s, "10.9.9.9"));
+	ck_assert(in_set(&s, "172.31.255.255"));
+	ck_assert(!in_set(&s, "172.32.0.0"));
+	ck_assert_int_eq(cidr_set_parse(&s, "*", err, sizeof err), 0);
+	ck_assert(in_set(&s, "203.0.113.9"));
+	ck_assert_int_eq(cidr_set_parse(&s, "", err, sizeof err), 0);
+	ck_assert(!in_set(&s, "127.0.0.1"));
+	ck_assert_int_eq(cidr_set_parse(&s, NULL, err, sizeof err), 0);
+	ck_assert(!in_set(&s, "127.0.0.1"));
+}
+END_TEST
+
+START_TEST(cidr_refused)
+{
+	static const char	*bad[] = { "localhost", "10.0.0.0/33", "::1/129", "10.0.0.0/", "10.0.0/8",
+		"10.0.0.0/8x", "1.2.3.4.5", "**", "[::1]", "10.0.0.0/-1" };
+	struct cidr_set		 s;
+	char			 err[128];
+
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		ck_assert_msg(cidr_set_parse(&s, bad[i], err, sizeof err) < 0, "accepted %s", bad[i]);
+		ck_assert_ptr_nonnull(strstr(err, "not an address"));
+	}
+}
+END_TEST
+
+static struct client_id
+fwd(const char *allow, enum forwarded_header which, const char *peer, const char *name,
+    const char *value, const char *name2, const char *value2, int rc_want)
+{
+	struct cidr_set		 s;
+	struct client_id	 out;
+	struct header		 h[3];
+	size_t			 n = 0;
+	char			 err[128];
+
+	ck_assert_int_eq(cidr_set_parse(&s, allow, err, sizeof err), 0);
+	h[n++] = (struct header){ "Host", "a", 4, 1 };
+	if (name)
+		h[n++] = (struct header){ name, value, strlen(name), strlen(value) };
+	if (name2)
+		h[n++] = (struct header){ name2, value2, strlen(name2), strlen(value2) };
+	ck_assert_int_eq(forwarded_resolve(&s, which, peer, 4000, h, n, &out), rc_want);
+	return out;
+}
+
+#define XFF(allow, peer, v, want) \
+	ck_assert_str_eq(fwd(allow, FORWARDED_X, peer, "X-Forwarded-For", v, NULL, NULL, 0).addr, want)
+
+START_TEST(forwarded_xff)
+{
+	/* The rightmost entry a trusted proxy appended, not what the client wrote first. */
+	XFF("127.0.0.1", "127.0.0.1", "6.6.6.6, 203.0.113.7", "203.0.113.7");
+	XFF("127.0.0.1", "127.0.0.1", "203.0.113.7", "203.0.113.7");
+	/* Trusted hops are skipped from the right (real_ip_recursive). */
+	XFF("127.0.0.1 10.0.0.0/8", "127.0.0.1", "6.6.6.6, 198.51.100.1,10.0.0.9 , 10.2.3.4", "198.51.100.1");
+	/* Every hop trusted: the leftmost is the client. */
+	XFF("127.0.0.1 10.0.0.0/8", "127.0.0.1", "10.0.0.9, 10.2.3.4", "10.0.0.9");
+	/* An untrusted peer's header is nobody's word. */
+	XFF("10.0.0.0/8", "127.0.0.1", "203.0.113.7", "127.0.0.1");
+	XFF("", "127.0.0.1", "203.0.113.7", "127.0.0.1");
+	XFF("*", "192.0.2.1", "203.0.113.7", "203.0.113.7");
+	/* Canonical spelling: the app never sees the header's. */
+	XFF("127.0.0.1", "127.0.0.1", "2001:DB8:0:0::1", "2001:db8::1");
+	/* Two header lines are one list, in order. */
+	ck_assert_str_eq(fwd("127.0.0.1", FORWARDED_X, "127.0.0.1", "X-Forwarded-For", "6.6.6.6",
+	    "X-Forwarded-For", "203.0.113.8", 0).addr, "203.0.113.8");
+	/* The scheme comes from the proxy we trust: the last X-Forwarded-Proto entry. */
+	ck_assert(fwd("127.0.0.1", FORWARDED_X, "127.0.0.1", "X-Forwarded-Proto", "https", NULL, NULL, 0).https);
+	ck_assert(!fwd("127.0.0.1", FORWARDED_X, "127.0.0.1", "X-Forwarded-Proto", "https, http", NULL, NULL,
+	    0).https);
+	ck_assert(!fwd("10.0.0.0/8", FORWARDED_X, "127.0.0.1", "X-Forwarded-Proto", "https", NULL, NULL, 0).https);
+	ck_assert_int_eq(fwd("127.0.0.1", FORWARDED_X, "127.0.0.1", NULL, NULL, NULL, NULL, 0).port, 4000);
+}
+END_TEST
+
+START_TEST(forwarded_xff_invalid)
+{
+	static const char	*bad[] = { "<script>alert(1)</script>", "1.2.3.4, evil", "203.0.113.7:80",
+		"unknown", "1.2.3", "::1::2", "[::1]", "6.6.6.6, 10.0.0.1 x" };
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		struct client_id c = fwd("127.0.0.1 10.0.0.0/8", FORWARDED_X, "127.0.0.1", "X-Forwarded-For",
+		    bad[i], "X-Forwarded-Proto", "https", -1);
+		ck_assert_str_eq(c.addr, "127.0.0.1");
+		ck_assert(!c.https);
+	}
+	/* An untrusted entry to the right of garbage is still found first. */
+	XFF("127.0.0.1", "127.0.0.1", "<x>, 203.0.113.9", "203.0.113.9");
+}
+END_TEST
+
+START_TEST(forwarded_rfc7239)
+{
+	struct client_id c;
+
+	c = fwd("127.0.0.1", FORWARDED_RFC7239, "127.0.0.1", "Forwarded", "for=192.0.2.60;proto=https;by=203.0.113.43",
+	    NULL, NULL, 0);
+	ck_assert_str_eq(c.addr, "192.0.2.60");
+	ck_assert(c.https);
+	ck_assert_int_eq(c.port, 4000);
+	c = fwd("127.0.0.1", FORWARDED_RFC7239, "127.0.0.1", "Forwarded",
+	    "for=6.6.6.6;proto=https, For=\"[2001:db8:cafe::17]:4711\"", NULL, NULL, 0);
+	ck_assert_str_eq(c.addr, "2001:db8:cafe::17");
+	ck_assert_int_eq(c.port, 4711);
+	ck_assert(!c.https);
+	c = fwd("127.0.0.1 10.0.0.0/8", FORWARDED_RFC7239, "127.0.0.1", "Forwarded",
+	    "for=\"198.51.100.2:8080\";proto=https", "Forwarded", "for=10.0.0.2;proto=http", 0);
+	ck_assert_str_eq(c.addr, "198.51.100.2");
+	ck_assert_int_eq(c.port, 8080);
+	ck_assert(c.https);
+	/* X-Forwarded-For means nothing when the proxy speaks Forwarded. */
+	c = fwd("127.0.0.1", FORWARDED_RFC7239, "127.0.0.1", "X-Forwarded-For", "203.0.113.7", NULL, NULL, 0);
+	ck_assert_str_eq(c.addr, "127.0.0.1");
+	/* And Forwarded means nothing when it speaks X-Forwarded-For. */
+	c = fwd("127.0.0.1", FORWARDED_X, "127.0.0.1", "Forwarded", "for=203.0.113.7", NULL, NULL, 0);
+	ck_assert_str_eq(c.addr, "127.0.0.1");
+	static const char *bad[] = { "for=unknown", "for=_hidden", "for=\"2001:db8::1\"",
+		"for", "for=\"1.2.3.4", "for=1.2.3.4 x", "for=1.2.3.4:80", "for=[::1]", "for=\"[::1]x\"", "for=1.2.3.4:99999",
+		"proto=https" };
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		c = fwd("127.0.0.1", FORWARDED_RFC7239, "127.0.0.1", "Forwarded", bad[i], NULL, NULL, -1);
+		ck_assert_str_eq(c.addr, "127.0.0.1");
+		ck_assert(!c.https);
+	}
+}
+END_TEST
+
 static Suite *
 http_suite(void)
 {
@@ -616,6 +777,14 @@ http_suite(void)
 	tcase_add_test(tk, chunked_valid);
 	tcase_add_test(tk, chunked_refused);
 	suite_add_tcase(s, tk);
+
+	TCase	*tf = tcase_create("forwarded");
+	tcase_add_test(tf, cidr_ranges);
+	tcase_add_test(tf, cidr_refused);
+	tcase_add_test(tf, forwarded_xff);
+	tcase_add_test(tf, forwarded_xff_invalid);
+	tcase_add_test(tf, forwarded_rfc7239);
+	suite_add_tcase(s, tf);
 	return s;
 }
 
