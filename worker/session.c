@@ -334,13 +334,38 @@ session_worker_shutdown(void)
 /*------------------------------------------------------------ request path */
 
 static void
-log_lookup(struct request *req, size_t bytes)
+log_lookup_at(struct request *req, int level, size_t bytes)
 {
 	char p[9];
+	if (!log_enabled(level))
+		return;
 	sid_prefix(req->sess.sid, p);
+	log_event(level, "session", "result=%s sid=%s version=%llu bytes=%zu",
+	    sess_lookup_names[req->sess.result], p, (unsigned long long)req->sess.version, bytes);
+}
+
+/*
+ * Counts the lookup. A miss is logged once the app's answer is known: at
+ * info when it stores something, else at debug, so that pages which never
+ * keep state (and the bots crawling them) do not fill the log.
+ */
+static void
+log_lookup(struct request *req, size_t bytes)
+{
 	bump(&S.ctr->session_lookups[req->sess.result]);
-	log_info("session", "result=%s sid=%s version=%llu bytes=%zu", sess_lookup_names[req->sess.result], p,
-	    (unsigned long long)req->sess.version, bytes);
+	if (req->sess.result == SL_MISS)
+		req->sess.miss_unlogged = true;
+	else
+		log_lookup_at(req, LOG_INFO, bytes);
+}
+
+static void
+log_deferred_miss(struct request *req, bool stored)
+{
+	if (!req->sess.miss_unlogged)
+		return;
+	req->sess.miss_unlogged = false;
+	log_lookup_at(req, stored ? LOG_INFO : LOG_DEBUG, 0);
 }
 
 static void
@@ -355,7 +380,7 @@ tampered(struct request *req, const char *what)
 	log_warn("session", "result=tampered sid=%s what=%s", p, what);
 }
 
-/* A fresh id for a new visitor. */
+/* A fresh id for a new visitor; its cookie is sent once something is stored. */
 static void
 new_visitor(struct request *req)
 {
@@ -364,7 +389,6 @@ new_visitor(struct request *req)
 		req->sess.enabled = false;
 		return;
 	}
-	req->sess.set_cookie = true;
 	req->sess.result = SL_MISS;
 	req->sess.version = 0;
 }
@@ -538,8 +562,8 @@ append_cookie(struct request *req, struct buf *extra, bool expire)
 	    expire ? "; Max-Age=0; Expires=Thu, 01 Jan 1970 00:00:00 GMT" : "");
 }
 
-/* Stores value bytes as the next version of req's session. */
-static void
+/* Stores value bytes as the next version of req's session; true when L1 took it. */
+static bool
 store(struct request *req, const uint8_t *val, size_t vlen)
 {
 	struct session_req *s = &req->sess;
@@ -552,7 +576,7 @@ store(struct request *req, const uint8_t *val, size_t vlen)
 	if (len < 0) {
 		bump(&S.ctr->session_stores[SS_ERROR]);
 		log_error("session", "result=store sid=%s error=encode", p);
-		return;
+		return false;
 	}
 	struct lru_meta m = { .version = em.version, .expires_ms = now + S.cfg->ttl_ms,
 		.dirty = S.l2 != NULL };
@@ -562,12 +586,12 @@ store(struct request *req, const uint8_t *val, size_t vlen)
 		bump(&S.ctr->session_stores[SS_CONFLICT]);
 		log_warn("session", "result=conflict sid=%s version=%llu note=\"a newer version is already stored on this host\"",
 		    p, (unsigned long long)em.version);
-		return;
+		return false;
 	}
 	if (r != LRU_OK) {
 		bump(&S.ctr->session_stores[SS_ERROR]);
 		log_error("session", "result=store sid=%s error=l1_full bytes=%zu", p, vlen);
-		return;
+		return false;
 	}
 	bump(&S.ctr->session_stores[SS_OK]);
 	if (vlen > S.cfg->warn_value_bytes)
@@ -578,6 +602,7 @@ store(struct request *req, const uint8_t *val, size_t vlen)
 		    (unsigned long long)em.version, vlen);
 	s->version = em.version;
 	store_to_l2(s->sid, S.env, (size_t)len, em.version);
+	return true;
 }
 
 static void
@@ -641,8 +666,10 @@ session_after_app_head(struct request *req, struct buf *extra)
 		log_warn("session", "result=refused sid=%s reason=unavailable note=\"the lookup could not reach Redis; send Drover-Session-Force: 1 to store anyway\"", p);
 		val = NULL;
 	}
-	if (val)
-		store(req, val, (size_t)vlen);
+	bool stored = val != NULL && store(req, val, (size_t)vlen);
+	if (stored && !s->have_sid)
+		s->set_cookie = true;
+	log_deferred_miss(req, stored);
 	if (s->set_cookie)
 		append_cookie(req, extra, false);
 }
@@ -651,6 +678,8 @@ void
 session_req_end(struct request *req)
 {
 	struct session_req *s = &req->sess;
+	if (s->enabled)
+		log_deferred_miss(req, false);
 	if (s->lookup)
 		((struct pending_lookup *)s->lookup)->req = NULL;
 	s->lookup = NULL;

@@ -26,6 +26,7 @@ struct session_req {
 	bool enabled;
 	bool have_sid;               /* cookie verified */
 	bool set_cookie;             /* new or renewed id to send */
+	bool miss_unlogged;          /* a miss, logged once the app's answer is known */
 	bool delete_cookie;
 	uint8_t sid[16];
 	int result;                  /* enum sess_lookup */

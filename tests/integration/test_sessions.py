@@ -166,6 +166,29 @@ class L1Sessions(unittest.TestCase):
         self.assertIn("Max-Age=0", hdrs.get("set-cookie", ""))
         self.assertEqual(v.count()[:2], (1, "miss"))
 
+    def test_cookie_only_once_something_is_stored(self):
+        # Pages that keep no state stay cacheable and quiet in the log.
+        for path in ("/hello.cgi", "/no-such-script.cgi"):
+            st, hdrs, _ = request(self.d.port, "GET", path)
+            self.assertIn(st, (200, 404))
+            self.assertNotIn("set-cookie", hdrs, path)
+        m = self.d.metrics()
+        self.assertEqual(m["drover_session_cache_entries"], 0)
+        self.assertNotIn("result=miss", self.d.read_log())
+        v = Visitor(self.d.port)
+        self.assertEqual(v.count()[:2], (1, "miss"))
+        self.assertIsNotNone(v.cookie, "a store sets the cookie")
+        self.assertEqual(len(re.findall(r"level=info event=session result=miss", self.d.read_log())), 1)
+        self.assertEqual(v.count()[:2], (2, "hit"))
+
+    def test_unstored_miss_logged_at_debug(self):
+        self.d.stop()
+        self.d = Drover(workers=1, sets=["log.level=debug"]).wait_ready(1)
+        st, hdrs, _ = request(self.d.port, "GET", "/hello.cgi")
+        self.assertEqual(st, 200)
+        self.assertNotIn("set-cookie", hdrs)
+        wait_until(lambda: "level=debug event=session result=miss" in self.d.read_log(), 5)
+
     def test_session_headers_never_reach_the_client(self):
         v = Visitor(self.d.port)
         st, hdrs, _ = v.get()
