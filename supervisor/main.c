@@ -12,6 +12,7 @@
 #include <pwd.h>
 #include <signal.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -55,6 +56,15 @@ write_pidfile(const char *path)
 static int
 drop_privileges(const struct config *c)
 {
+	/*
+	 * The packaged unit grants CAP_NET_BIND_SERVICE as an ambient capability
+	 * so the supervisor can bind port 80 as its user. Everything is bound by
+	 * now; clearing the ambient set keeps workers' apps (every CGI script,
+	 * every FastCGI process) from inheriting it across exec. EINVAL: a kernel
+	 * without ambient capabilities, so there is nothing to clear.
+	 */
+	if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0 && errno != EINVAL)
+		return -1;
 	if (c->user == NULL && c->group == NULL)
 		return 0;
 	if (geteuid() != 0) {

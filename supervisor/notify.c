@@ -25,14 +25,36 @@ static struct {
 	bool reloading;       /* RELOADING=1 announced, READY=1 pending */
 	bool stopping;
 	bool silent;          /* handed over to a new supervisor */
+	pid_t old_main;       /* new side of an upgrade: the supervisor that is
+	                       * still MAINPID while it is our parent */
 	uint32_t generation;
 	int last_ready, last_target;
 } ns;
 
+/*
+ * With NotifyAccess=main systemd drops (and warns about) messages from any
+ * pid but MAINPID. After a binary upgrade the old supervisor names us
+ * MAINPID once we are ready, then drains and exits; until it has exited (we
+ * are its child until then) we say nothing, so every message of ours comes
+ * after the MAINPID= that makes it acceptable.
+ */
+static bool
+may_speak(void)
+{
+	if (ns.silent)
+		return false;
+	if (ns.old_main != 0) {
+		if (getppid() == ns.old_main)
+			return false;
+		ns.old_main = 0;
+	}
+	return true;
+}
+
 static void
 send_state(const char *msg)
 {
-	if (ns.silent)
+	if (!may_speak())
 		return;
 #ifdef HAVE_SYSTEMD
 	int r = sd_notify(0, msg);
@@ -50,6 +72,7 @@ notify_init(bool upgraded)
 {
 	memset(&ns, 0, sizeof ns);
 	ns.ready_sent = upgraded;
+	ns.old_main = upgraded ? getppid() : 0;
 	ns.last_ready = ns.last_target = -1;
 }
 
@@ -58,6 +81,10 @@ notify_tick(struct arbiter *a)
 {
 	char msg[256];
 	int ready = arbiter_count(a, WS_READY);
+	/* Nothing is noted while we may not speak, so the first tick that may
+	 * tells the current state. */
+	if (!may_speak())
+		return;
 	if (a->stopping) {
 		if (!ns.stopping) {
 			ns.stopping = true;

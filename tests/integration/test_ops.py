@@ -569,6 +569,40 @@ class UpgradeTest(unittest.TestCase):
                                   ["not ready within timeout"])
 
 
+class AmbientCapabilityTest(unittest.TestCase):
+    @unittest.skipUnless(os.geteuid() == 0 and shutil.which("setpriv"), "needs root and setpriv")
+    def test_apps_do_not_inherit_the_bind_capability(self):
+        # The packaged unit grants CAP_NET_BIND_SERVICE as an ambient
+        # capability so drover can bind port 80 as its own user; the scripts it
+        # runs must not get it.
+        tmp = tempfile.mkdtemp(prefix="drover-ops-")
+        exe = os.path.join(tmp, "drover")
+        with open(exe, "w") as f:
+            f.write('#!/bin/sh\nexec setpriv --inh-caps +net_bind_service '
+                    '--ambient-caps +net_bind_service %s "$@"\n' % DROVER)
+        os.chmod(exe, 0o755)
+        import harness
+        saved = harness.DROVER
+        harness.DROVER = exe
+        try:
+            d = Drover(workers=1, cgi=TEST_CGI_DIR)
+        finally:
+            harness.DROVER = saved
+        try:
+            d.wait_ready(1)
+            status, _, body = request(d.port, path="/caps.cgi")
+            self.assertEqual(status, 200)
+            script = dict(l.split(":\t") for l in body.decode().splitlines())
+            self.assertEqual(int(script["CapAmb"], 16), 0, body)
+            # The same wrapper does grant it: else this test proves nothing.
+            out = subprocess.run(["setpriv", "--inh-caps", "+net_bind_service", "--ambient-caps",
+                                  "+net_bind_service", "grep", "^CapAmb", "/proc/self/status"],
+                                 capture_output=True, check=True).stdout.decode()
+            self.assertNotEqual(int(out.split()[1], 16), 0, out)
+        finally:
+            d.stop()
+
+
 @unittest.skipUnless(built_with_systemd(), "built without libsystemd")
 class SystemdTest(unittest.TestCase):
     def notify_socket(self):
@@ -609,6 +643,56 @@ class SystemdTest(unittest.TestCase):
             self.wait_message(s, "STOPPING=1", seen)
             self.assertEqual(d.proc.wait(15), 0)
         finally:
+            d.stop()
+
+    def test_upgrade_speaks_only_as_mainpid(self):
+        # systemd (NotifyAccess=main) accepts a message only from MAINPID: during
+        # a USR2 upgrade the old supervisor must name the new one MAINPID before
+        # the new one says anything. The sender of each datagram is read from
+        # its credentials, as systemd does.
+        s, path = self.notify_socket()
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_PASSCRED, 1)
+        d = Ctl(workers=2, env={"NOTIFY_SOCKET": path})
+        new_pid = None
+        try:
+            msgs = []   # (sender pid, message)
+
+            def drain(until, timeout=20.0):
+                end = time.monotonic() + timeout
+                while time.monotonic() < end:
+                    try:
+                        data, anc, _, _ = s.recvmsg(4096, socket.CMSG_SPACE(12))
+                    except socket.timeout:
+                        if until():
+                            return
+                        continue
+                    pid = 0
+                    for level, typ, cdata in anc:
+                        if level == socket.SOL_SOCKET and typ == socket.SCM_CREDENTIALS:
+                            pid = int.from_bytes(cdata[:4], "little")
+                    msgs.append((pid, data.decode()))
+                    if until():
+                        return
+                raise AssertionError("timed out; got %r" % msgs)
+
+            drain(lambda: any("READY=1" in m.split("\n") for _, m in msgs))
+            old_pid = d.pid
+            self.assertTrue(all(p == old_pid for p, _ in msgs), msgs)
+            d.signal(signal.SIGUSR2)
+            wait_until(lambda: read_pidfile(d.pidfile) != old_pid, 20)
+            new_pid = read_pidfile(d.pidfile)
+            self.assertEqual(d.proc.wait(20), 0)
+            # Once the old one is gone the new one speaks as MAINPID.
+            drain(lambda: any(p == new_pid for p, _ in msgs))
+            handover = [i for i, (p, m) in enumerate(msgs)
+                        if p == old_pid and "MAINPID=%d" % new_pid in m.split("\n")]
+            first_new = min(i for i, (p, _) in enumerate(msgs) if p == new_pid)
+            self.assertTrue(handover, msgs)
+            self.assertLess(handover[0], first_new, msgs)
+            self.assertEqual({p for p, _ in msgs}, {old_pid, new_pid}, msgs)
+        finally:
+            if new_pid:
+                stop_pid(new_pid)
             d.stop()
 
     def test_socket_activation(self):
