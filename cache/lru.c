@@ -3,9 +3,10 @@
  *
  * Owns the region layout, the robust process-shared mutex and its recovery,
  * LRU eviction (never of a dirty entry), TTL expiry and the max_entries and
- * max_bytes bounds. It must not log, allocate from the heap, read a clock or
- * make a system call beyond the mutex: callers pass the time and do their own
- * logging and counting.
+ * max_bytes bounds. It must not log, allocate from the heap or make a system
+ * call beyond the mutex (and one getpid per process): callers pass the time
+ * for expiry and do their own logging and counting. The one clock it reads
+ * is the coarse monotonic one, from the vDSO, to stamp the lock holder.
  *
  * The region is mapped at a different address in every process, so it holds
  * indices, never pointers, and the handle a process gets is the header itself.
@@ -49,6 +50,8 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "cache/lru.h"
 
@@ -108,9 +111,21 @@ struct lru {
 	struct lru_list	lists[L__N];
 	uint32_t	free_ent, free_block;
 	uint32_t	nfree_blocks, sweep;
-	uint64_t	entries, bytes, seq;
-	uint64_t	ndirty, dirty_bytes, dirty_blocks;
+	uint64_t	seq, dirty_bytes, dirty_blocks;
+
+	/*
+	 * Figures others read without the lock (lru_get_stats): written only
+	 * by the holder, through stat_add/stat_set, so a reader never sees a
+	 * torn value, only one a moment old.
+	 */
+	uint64_t	entries, bytes, ndirty;
 	uint64_t	evictions_lru, evictions_ttl, lock_recoveries, refused;
+	/*
+	 * Who holds mtx and since when: pid << 32 | CLOCK_MONOTONIC ms mod
+	 * 2^32, 0 when free. The supervisor reads it to kill a holder that
+	 * keeps the lock too long (a stopped or wedged worker).
+	 */
+	uint64_t	holder;
 };
 
 struct lru_layout {
@@ -124,6 +139,25 @@ struct lru_layout {
  * them across an entry's state change.
  */
 #define lru_barrier()	__atomic_signal_fence(__ATOMIC_SEQ_CST)
+
+/* Lock holder only: one writer, so a load and a store make the add. */
+static inline void
+stat_add(uint64_t *p, uint64_t n)
+{
+	__atomic_store_n(p, *p + n, __ATOMIC_RELAXED);
+}
+
+static inline void
+stat_set(uint64_t *p, uint64_t v)
+{
+	__atomic_store_n(p, v, __ATOMIC_RELAXED);
+}
+
+static inline uint64_t
+stat_get(const uint64_t *p)
+{
+	return (__atomic_load_n(p, __ATOMIC_RELAXED));
+}
 
 /*
  * Test builds (LRU_TEST_HOOKS) call a hook between the stores that matter to
@@ -384,7 +418,7 @@ value_read(struct lru *l, uint32_t b, uint8_t *dst, size_t len)
 static void
 dirty_count(struct lru *l, const struct lru_ent *e, int sign)
 {
-	l->ndirty += (uint64_t)(int64_t)sign;
+	stat_add(&l->ndirty, (uint64_t)(int64_t)sign);
 	l->dirty_bytes += (uint64_t)(int64_t)sign * e->len;
 	l->dirty_blocks += (uint64_t)(int64_t)sign * nblocks_for(e->len);
 }
@@ -403,8 +437,8 @@ ent_remove(struct lru *l, uint32_t i)
 	LRU_STEP();
 	blocks_free(l, e->block, nblocks_for(e->len));
 	LRU_STEP();
-	l->entries--;
-	l->bytes -= e->len;
+	stat_add(&l->entries, (uint64_t)-1);
+	stat_add(&l->bytes, -(uint64_t)e->len);
 	if (e->flags & F_DIRTY)
 		dirty_count(l, e, -1);
 	e->flags = 0;
@@ -438,8 +472,10 @@ lru_format(struct lru *l)
 	l->free_block = 0;
 	l->nfree_blocks = l->nblocks;
 	l->sweep = 0;
-	l->entries = l->bytes = 0;
-	l->ndirty = l->dirty_bytes = l->dirty_blocks = 0;
+	stat_set(&l->entries, 0);
+	stat_set(&l->bytes, 0);
+	stat_set(&l->ndirty, 0);
+	l->dirty_bytes = l->dirty_blocks = 0;
 }
 
 static void
@@ -492,8 +528,10 @@ lru_rebuild(struct lru *l)
 		buckets[i] = LRU_NIL;
 	for (i = 0; i < l->nblocks; i++)
 		bnext[i] &= ~LRU_MARK;
-	l->entries = l->bytes = 0;
-	l->ndirty = l->dirty_bytes = l->dirty_blocks = 0;
+	stat_set(&l->entries, 0);
+	stat_set(&l->bytes, 0);
+	stat_set(&l->ndirty, 0);
+	l->dirty_bytes = l->dirty_blocks = 0;
 
 	for (i = 0; i < l->nslots; i++) {
 		e = &ents[i];
@@ -514,15 +552,15 @@ lru_rebuild(struct lru *l)
 			hash_unlink(l, j);
 			unclaim_blocks(l, ents[j].block, nblocks_for(ents[j].len));
 			ents[j].flags &= F_PERSIST;
-			l->entries--;
-			l->bytes -= ents[j].len;
+			stat_add(&l->entries, (uint64_t)-1);
+			stat_add(&l->bytes, -(uint64_t)ents[j].len);
 			if (ents[j].flags & F_DIRTY)
 				dirty_count(l, &ents[j], -1);
 		}
 		e->flags |= F_KEEP;
 		hash_link(l, (uint32_t)i);
-		l->entries++;
-		l->bytes += e->len;
+		stat_add(&l->entries, 1);
+		stat_add(&l->bytes, e->len);
 		if (e->flags & F_DIRTY)
 			dirty_count(l, e, 1);
 		if (e->seq > l->seq)
@@ -600,14 +638,52 @@ mutex_setup(pthread_mutex_t *m)
 	return (rc == 0 ? 0 : -1);
 }
 
+/* This process's pid for the holder word; a fork child finds it 0 and looks again. */
+static pid_t		lru_pid;
+static pthread_once_t	lru_pid_once = PTHREAD_ONCE_INIT;
+
+static void
+lru_forget_pid(void)
+{
+	lru_pid = 0;
+}
+
+static void
+lru_pid_init(void)
+{
+	(void)pthread_atfork(NULL, NULL, lru_forget_pid);
+}
+
+/*
+ * The coarse clock is read from the vDSO, without a system call, and its
+ * few milliseconds of granularity are nothing against a bound of a second.
+ */
+static void
+holder_set(struct lru *l)
+{
+	struct timespec	ts;
+	uint32_t	ms = 0;
+
+	if (lru_pid == 0) {
+		(void)pthread_once(&lru_pid_once, lru_pid_init);
+		lru_pid = getpid();
+	}
+	if (clock_gettime(CLOCK_MONOTONIC_COARSE, &ts) == 0)
+		ms = (uint32_t)((uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000);
+	__atomic_store_n(&l->holder, (uint64_t)(uint32_t)lru_pid << 32 | ms, __ATOMIC_RELAXED);
+}
+
 static void
 lru_lock(struct lru *l)
 {
 	int	rc;
 
 	rc = pthread_mutex_lock(&l->mtx);
-	if (rc == 0)
+	if (rc == 0) {
+		holder_set(l);
 		return;
+	}
+	holder_set(l);
 	if (rc == EOWNERDEAD) {
 		/*
 		 * Consistent first: if this process dies while rebuilding, the
@@ -616,7 +692,7 @@ lru_lock(struct lru *l)
 		 * below starts it over.
 		 */
 		(void)pthread_mutex_consistent(&l->mtx);
-		l->lock_recoveries++;
+		stat_add(&l->lock_recoveries, 1);
 		lru_rebuild(l);
 		return;
 	}
@@ -627,14 +703,24 @@ lru_lock(struct lru *l)
 	 */
 	if (mutex_setup(&l->mtx) != 0 || pthread_mutex_lock(&l->mtx) != 0)
 		abort();
-	l->lock_recoveries++;
+	holder_set(l);
+	stat_add(&l->lock_recoveries, 1);
 	lru_rebuild(l);
 }
 
+/*
+ * The holder word is cleared after the release, and only if it is still
+ * ours: a process stopped inside the release still shows as the holder (it
+ * may still own the mutex), and a new holder's word is never wiped.
+ */
 static void
 lru_unlock(struct lru *l)
 {
+	uint64_t	mine = __atomic_load_n(&l->holder, __ATOMIC_RELAXED);
+
 	(void)pthread_mutex_unlock(&l->mtx);
+	(void)__atomic_compare_exchange_n(&l->holder, &mine, 0, false,
+	    __ATOMIC_RELAXED, __ATOMIC_RELAXED);
 }
 
 int
@@ -642,6 +728,17 @@ lru_debug_lock(struct lru *l)
 {
 	lru_lock(l);
 	return (0);
+}
+
+pid_t
+lru_lock_holder(struct lru *l, int64_t now_ms, int64_t *held_ms)
+{
+	uint64_t	w = __atomic_load_n(&l->holder, __ATOMIC_RELAXED);
+
+	if (w == 0)
+		return (0);
+	*held_ms = (int64_t)(uint32_t)((uint32_t)now_ms - (uint32_t)w);
+	return ((pid_t)(w >> 32));
 }
 
 size_t
@@ -715,7 +812,7 @@ lru_get(struct lru *l, const uint8_t key[LRU_KEY_LEN], int64_t now_ms, int64_t t
 	e = &lru_ents(l)[i];
 	if (e->expires_ms <= now_ms) {
 		ent_remove(l, i);
-		l->evictions_ttl++;
+		stat_add(&l->evictions_ttl, 1);
 		rc = LRU_NOTFOUND;
 		goto out;
 	}
@@ -809,7 +906,7 @@ lru_put(struct lru *l, const uint8_t key[LRU_KEY_LEN], const void *val, size_t l
 	 */
 	if (!room_without_clean(l, old, len, true)) {
 		if (old == LRU_NIL || !room_without_clean(l, old, len, false)) {
-			l->refused++;
+			stat_add(&l->refused, 1);
 			rc = LRU_FULL;
 			goto out;
 		}
@@ -836,7 +933,7 @@ lru_put(struct lru *l, const uint8_t key[LRU_KEY_LEN], const void *val, size_t l
 			goto out;
 		}
 		ent_remove(l, victim);
-		l->evictions_lru++;
+		stat_add(&l->evictions_lru, 1);
 		LRU_STEP();
 	}
 
@@ -863,8 +960,8 @@ lru_put(struct lru *l, const uint8_t key[LRU_KEY_LEN], const void *val, size_t l
 	LRU_STEP();
 	list_push_head(l, i);
 	LRU_STEP();
-	l->entries++;
-	l->bytes += len;
+	stat_add(&l->entries, 1);
+	stat_add(&l->bytes, len);
 	if (e->flags & F_DIRTY)
 		dirty_count(l, e, 1);
 out:
@@ -976,7 +1073,7 @@ lru_expire(struct lru *l, int64_t now_ms, size_t max_work)
 		while (done < max_work && (t = l->lists[k].tail) != LRU_NIL &&
 		    ents[t].expires_ms <= now_ms) {
 			ent_remove(l, t);
-			l->evictions_ttl++;
+			stat_add(&l->evictions_ttl, 1);
 			done++;
 		}
 	}
@@ -990,7 +1087,7 @@ lru_expire(struct lru *l, int64_t now_ms, size_t max_work)
 		l->sweep = i + 1 < l->nslots ? i + 1 : 0;
 		if (ents[i].state == E_LIVE && ents[i].expires_ms <= now_ms) {
 			ent_remove(l, i);
-			l->evictions_ttl++;
+			stat_add(&l->evictions_ttl, 1);
 			done++;
 		}
 	}
@@ -1006,18 +1103,17 @@ lru_clear(struct lru *l)
 	lru_unlock(l);
 }
 
+/* Takes no lock: the supervisor calls it, and a stopped holder must not stop it. */
 void
 lru_get_stats(struct lru *l, struct lru_stats *st)
 {
-	lru_lock(l);
-	st->entries = l->entries;
-	st->bytes = l->bytes;
-	st->evictions_lru = l->evictions_lru;
-	st->evictions_ttl = l->evictions_ttl;
-	st->lock_recoveries = l->lock_recoveries;
-	st->refused = l->refused;
-	st->dirty = l->ndirty;
+	st->entries = stat_get(&l->entries);
+	st->bytes = stat_get(&l->bytes);
+	st->dirty = stat_get(&l->ndirty);
+	st->evictions_lru = stat_get(&l->evictions_lru);
+	st->evictions_ttl = stat_get(&l->evictions_ttl);
+	st->lock_recoveries = stat_get(&l->lock_recoveries);
+	st->refused = stat_get(&l->refused);
 	st->max_entries = l->max_entries;
 	st->max_bytes = l->max_bytes;
-	lru_unlock(l);
 }

@@ -14,6 +14,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #define LRU_KEY_LEN 16
 
@@ -77,6 +78,17 @@ size_t lru_dirty_scan(struct lru *l, uint64_t *cursor, uint8_t (*keys)[LRU_KEY_L
 size_t lru_expire(struct lru *l, int64_t now_ms, size_t max_work);
 /* Empties the tier (tests, and the recovery path when a dead holder left it inconsistent). */
 void lru_clear(struct lru *l);
+/*
+ * The figures, read without the lock: each is whole, and they may be a
+ * moment apart from each other. Safe to call while a holder is stopped.
+ */
 void lru_get_stats(struct lru *l, struct lru_stats *st);
+/*
+ * The pid holding the tier lock, or 0, and in *held_ms for how long by
+ * now_ms (CLOCK_MONOTONIC milliseconds). Takes no lock. A pid can show for
+ * a moment after its release, and a word left by a holder that died stays
+ * until the next locker: check the pid is a live process of yours.
+ */
+pid_t lru_lock_holder(struct lru *l, int64_t now_ms, int64_t *held_ms);
 
 #endif

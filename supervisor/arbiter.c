@@ -17,6 +17,7 @@
 
 #include <ev.h>
 
+#include "cache/lru.h"
 #include "common/log.h"
 #include "common/util.h"
 #include "supervisor/arbiter.h"
@@ -31,6 +32,13 @@
  * leave CGI children orphaned.
  */
 #define KILL_GRACE_MS 500
+/*
+ * Every L1 operation is bounded and takes microseconds; a worker that holds
+ * the L1 lock this long is stopped or wedged, and every other worker waits
+ * on it at its next cache access. It is killed, and the next locker repairs
+ * the tier (cache/lru.c, Recovery).
+ */
+#define L1_LOCK_HOLD_MAX_MS 1000
 
 static const char *reason_names[] = {
 	[WR_NONE] = "crash", [WR_DRAIN] = "drain", [WR_TIMEOUT] = "timeout", [WR_STOP] = "stop",
@@ -299,6 +307,9 @@ tick(struct arbiter *a)
 {
 	int64_t now = mono_ms();
 	int starting = -1;
+	struct lru *l1 = lru_attach(a->shm->cache);
+	int64_t held_ms = 0;
+	pid_t holder = l1 != NULL ? lru_lock_holder(l1, now, &held_ms) : 0;
 	for (int i = 0; i < SHM_MAX_WORKERS; i++) {
 		struct wproc *w = &a->w[i];
 		if (w->pid <= 0)
@@ -329,6 +340,13 @@ tick(struct arbiter *a)
 		    w->exit_reason != WR_TIMEOUT) {
 			log_warn("worker", "state=unresponsive id=%d pid=%d silent_ms=%lld", i + 1,
 			    (int)w->pid, (long long)(now - atomic_load(&s->heartbeat_ms)));
+			kill_worker(a, i, WR_TIMEOUT, SIGKILL);
+		}
+		/* The word names the holder since before this worker existed: a reused pid. */
+		if (holder == w->pid && held_ms > L1_LOCK_HOLD_MAX_MS && held_ms <= now - w->spawned_ms &&
+		    w->exit_reason != WR_TIMEOUT) {
+			log_warn("worker", "state=unresponsive id=%d pid=%d l1_lock_held_ms=%lld note=\"killed; the next cache user repairs the tier\"",
+			    i + 1, (int)w->pid, (long long)held_ms);
 			kill_worker(a, i, WR_TIMEOUT, SIGKILL);
 		}
 		if (w->exit_reason != WR_NONE && w->drain_deadline_ms && now > w->drain_deadline_ms) {

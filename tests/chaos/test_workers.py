@@ -95,7 +95,7 @@ class WorkerKills(unittest.TestCase):
         self.assertGreaterEqual(m['drover_worker_restarts_total{reason="crash"}'], len(kills))
 
 
-LRU_MAGIC = 0x64726f766c727531      # cache/lru.c: the L1 header's first field
+LRU_MAGIC = 0x64726f766c727532      # cache/lru.c: the L1 header's first field
 LRU_MUTEX_OFFSET = 72                 # offsetof(struct lru, mtx) on x86_64/aarch64 glibc
 FUTEX_TID_MASK = 0x3fffffff
 
@@ -152,7 +152,42 @@ def build_shim(tmp):
     return None
 
 
-class LockHolderKilled(unittest.TestCase):
+def stopped_child(pid):
+    """A child of pid in the stopped state (found through /proc), or None."""
+    for c in children(pid):
+        try:
+            with open("/proc/%d/stat" % c) as f:
+                if f.read().rsplit(")", 1)[1].split()[0] in ("T", "t"):
+                    return c
+        except (FileNotFoundError, ProcessLookupError):
+            continue
+    return None
+
+
+class ShimmedDrover(unittest.TestCase):
+    """A drover with the stop-before-unlock shim preloaded when it can be
+    built (self.shim is None otherwise); stopped workers are continued
+    before the stop."""
+    workers = 1
+
+    def setUp(self):
+        self.tmp = tempfile.mkdtemp(prefix="drover-chaos-lock-")
+        self.trigger = os.path.join(self.tmp, "stop-next-unlock")
+        self.shim = build_shim(self.tmp)
+        env = {"LD_PRELOAD": self.shim, "DROVER_CHAOS_TRIGGER": self.trigger} if self.shim else {}
+        self.d = harness.Drover(workers=self.workers, env=env).wait_ready(self.workers)
+
+    def tearDown(self):
+        for pid in children(self.d.pid) if self.d.proc.poll() is None else []:
+            try:
+                os.kill(pid, signal.SIGCONT)
+            except ProcessLookupError:
+                pass
+        self.d.stop()
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+
+class LockHolderKilled(ShimmedDrover):
     """A worker SIGKILLed while it holds the L1 session cache lock: the
     others must not wedge, the next locker repairs the tier
     (drover_session_cache_lock_recoveries_total, result=lock_recovered),
@@ -164,22 +199,6 @@ class LockHolderKilled(unittest.TestCase):
     one, the test spins on the lock word and kills owners as it sees them,
     which lands inside the lock only now and then."""
     workers = 3
-
-    def setUp(self):
-        self.tmp = tempfile.mkdtemp(prefix="drover-chaos-lock-")
-        self.trigger = os.path.join(self.tmp, "stop-next-unlock")
-        self.shim = build_shim(self.tmp)
-        env = {"LD_PRELOAD": self.shim, "DROVER_CHAOS_TRIGGER": self.trigger} if self.shim else {}
-        self.d = harness.Drover(workers=self.workers, env=env).wait_ready(self.workers)
-
-    def tearDown(self):
-        for pid in self.d.worker_pids() if self.d.proc.poll() is None else []:
-            try:
-                os.kill(pid, signal.SIGCONT)
-            except ProcessLookupError:
-                pass
-        self.d.stop()
-        shutil.rmtree(self.tmp, ignore_errors=True)
 
     def test_kill_while_holding_l1_lock(self):
         d = self.d
@@ -212,15 +231,7 @@ class LockHolderKilled(unittest.TestCase):
                 except AssertionError:
                     continue
                 # Which worker stopped itself, and does it own the L1 lock?
-                # (Found through /proc: while it holds the lock, the admin
-                # endpoint waits for the lock too.)
-                def stopped_worker():
-                    for pid in children(d.pid):
-                        with open("/proc/%d/stat" % pid) as f:
-                            if f.read().rsplit(")", 1)[1].split()[0] in ("T", "t"):
-                                return pid
-                    return None
-                pid = harness.wait_until(stopped_worker, 5, step=0.001)
+                pid = harness.wait_until(lambda: stopped_child(d.pid), 5, step=0.001)
                 stops += 1
                 if owner() == pid:
                     victim = pid
@@ -276,6 +287,82 @@ class LockHolderKilled(unittest.TestCase):
                           "never wedged" % kills)
         self.assertGreaterEqual(recovered, 1)
         harness.wait_until(lambda: "result=lock_recovered" in d.read_log(), 5)
+
+
+
+class LockHolderStopped(ShimmedDrover):
+    """A worker stopped (SIGSTOP, as by a debugger) while it holds the L1
+    lock, and /metrics and /status scraped every 100 ms meanwhile. The
+    supervisor never takes the L1 lock, so every scrape is answered at once;
+    it kills the holder after 1 s of holding (its own tick, not the
+    heartbeat timeout), the replacement repairs the tier and says so in the
+    log, and the session keeps its count. One worker, so the repair is done
+    by the starting replacement, whose log line used to be missing."""
+    workers = 1
+
+    def setUp(self):
+        super().setUp()
+        if self.shim is None:
+            self.tearDown()             # not called after a skip in setUp
+            self.skipTest("no C compiler for the stop-before-unlock shim, or a sanitizer build")
+
+    def stop_worker_inside_the_lock(self, client):
+        """Makes the worker stop in its next mutex release during a counted
+        request; returns its pid once it owns the L1 lock and is stopped."""
+        d = self.d
+        owner = l1_lock_word(d.pid)
+        for _ in range(20):
+            open(self.trigger, "w").close()
+            threading.Thread(target=client.hit, daemon=True).start()
+            harness.wait_until(lambda: not os.path.exists(self.trigger), 5, step=0.001)
+            pid = harness.wait_until(lambda: stopped_child(d.pid), 5, step=0.001)
+            if owner is None or owner() == pid:
+                return pid
+            os.kill(pid, signal.SIGCONT)        # some other mutex: try again
+        self.fail("the worker never stopped inside the L1 lock")
+
+    def test_stopped_holder_killed_while_metrics_scraped(self):
+        d = self.d
+        c = Client(d.port, timeout=10)
+        self.assertEqual(c.hit(), 1)
+        self.assertEqual(c.hit(), 2)
+        holder = self.stop_worker_inside_the_lock(c)
+        t_stop = time.monotonic()
+        scrapes, failures, slowest, killed_after = 0, [], 0.0, None
+        end = t_stop + 10.0
+        while time.monotonic() < end:
+            for path in ("/metrics", "/status"):
+                t0 = time.monotonic()
+                try:
+                    st, _ = harness.admin_get(d.admin_port, path, timeout=2.0)
+                    if st != 200:
+                        failures.append("%s: status %d" % (path, st))
+                except OSError as e:
+                    failures.append("%s: %r" % (path, e))
+                slowest = max(slowest, time.monotonic() - t0)
+                scrapes += 1
+            if killed_after is None and not harness.pid_exists(holder):
+                killed_after = time.monotonic() - t_stop
+            if killed_after is not None:
+                pids = d.worker_pids()
+                if pids and holder not in pids:
+                    break
+            time.sleep(0.1)
+        print("\n  %d scrapes, slowest %.3fs; holder killed after %s s"
+              % (scrapes, slowest, "%.2f" % killed_after if killed_after else "never"))
+        self.assertEqual(failures, [], "scrapes failed while a worker held the L1 lock")
+        self.assertLess(slowest, 1.0)
+        self.assertIsNotNone(killed_after, "the stopped lock holder was never killed")
+        self.assertLess(killed_after, 3.0)
+        self.assertIn("l1_lock_held_ms=", d.read_log())
+        self.assertGreaterEqual(d.metrics()['drover_worker_restarts_total{reason="timeout"}'], 1)
+        # The replacement repairs the tier and logs it; the session is whole.
+        successes, failed = c.ok, c.failed
+        final = c.hit()
+        self.assertIsNotNone(final, c.errors[-1:])
+        self.assertTrue(successes <= final - 1 <= successes + failed, (final, successes, failed))
+        harness.wait_until(lambda: d.metrics()["drover_session_cache_lock_recoveries_total"] >= 1, 10)
+        harness.wait_until(lambda: "result=lock_recovered" in d.read_log(), 10)
 
 
 if __name__ == "__main__":

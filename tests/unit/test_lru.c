@@ -695,6 +695,8 @@ START_TEST(test_holder_killed)
 {
 	struct lru		*l = make_tier(64, 65536);
 	struct lru_stats	 st;
+	struct timespec		 ts;
+	int64_t			 now, held = -1, held2 = -1;
 	pid_t			 pid;
 	int			 p[2], status;
 	char			 c;
@@ -717,6 +719,20 @@ START_TEST(test_holder_killed)
 	close(p[1]);
 	ck_assert_int_eq(read(p[0], &c, 1), 1);
 	close(p[0]);
+
+	/* the holder shows, with its age; the figures come without the lock */
+	ck_assert_int_eq(clock_gettime(CLOCK_MONOTONIC, &ts), 0);
+	now = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	ck_assert_int_eq(lru_lock_holder(l, now, &held), pid);
+	ck_assert_int_ge(held, 0);
+	ck_assert_int_lt(held, 30000);
+	ck_assert_int_eq(lru_lock_holder(l, now + 5000, &held2), pid);
+	ck_assert_int_eq(held2, held + 5000);
+	lru_get_stats(l, &st);
+	ck_assert_uint_eq(st.entries, 10);
+	ck_assert_uint_eq(st.dirty, 3);
+	ck_assert_uint_eq(st.lock_recoveries, 0);
+
 	ck_assert_int_eq(kill(pid, SIGKILL), 0);
 	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
 	ck_assert(WIFSIGNALED(status));
@@ -731,6 +747,8 @@ START_TEST(test_holder_killed)
 	lru_get_stats(l, &st);
 	ck_assert_uint_eq(st.lock_recoveries, 1);
 	ck_assert_uint_eq(st.entries, 11);
+	/* and the dead holder's word is gone with the next locker's release */
+	ck_assert_int_eq(lru_lock_holder(l, now, &held), 0);
 }
 END_TEST
 
