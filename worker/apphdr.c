@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "common/log.h"
 #include "conf/config.h"
@@ -109,15 +110,26 @@ name_ok(const struct header *h)
 	return true;
 }
 
+/* field-value: no control byte but HTAB (RFC 9110 §5.5); VT, ESC and DEL
+ * reach terminals and log viewers as they are. */
 static bool
 value_ok(const struct header *h)
 {
 	for (size_t i = 0; i < h->vlen; i++) {
 		unsigned char ch = (unsigned char)h->value[i];
-		if (ch == '\r' || ch == '\n' || ch == '\0')
+		if ((ch < 0x20 && ch != '\t') || ch == 0x7f)
 			return false;
 	}
 	return true;
+}
+
+static bool
+field_ok(const struct header *h)
+{
+	if (name_ok(h) && value_ok(h))
+		return true;
+	log_warn("app", "note=\"response header with a bad name or value dropped\"");
+	return false;
 }
 
 static bool
@@ -131,8 +143,9 @@ hop_by_hop(const struct header *h)
 	return false;
 }
 
+/* "NNN reason": the code, with the reason kept for codes drover has no name for. */
 static int
-parse_status(const struct header *h)
+parse_status(const struct header *h, struct request *req)
 {
 	if (h->vlen < 3)
 		return -1;
@@ -144,7 +157,72 @@ parse_status(const struct header *h)
 	}
 	if (h->vlen > 3 && h->value[3] != ' ')
 		return -1;
-	return s >= 100 && s <= 599 ? s : -1;
+	if (s < 100 || s > 599)
+		return -1;
+	size_t rlen = h->vlen > 4 ? h->vlen - 4 : 0;
+	if (rlen >= sizeof req->resp_reason)
+		rlen = sizeof req->resp_reason - 1;
+	memcpy(req->resp_reason, h->value + (h->vlen > 4 ? 4 : h->vlen), rlen);
+	req->resp_reason[rlen] = '\0';
+	return s;
+}
+
+/* Content-Length: digits only, no sign or space, and no overflow. */
+static int64_t
+parse_length(const struct header *h)
+{
+	int64_t v = 0;
+	if (h->vlen == 0)
+		return -1;
+	for (size_t i = 0; i < h->vlen; i++) {
+		if (!isdigit((unsigned char)h->value[i]))
+			return -1;
+		int d = h->value[i] - '0';
+		if (v > (INT64_MAX - d) / 10)
+			return -1;
+		v = v * 10 + d;
+	}
+	return v;
+}
+
+static int
+append_field(struct buf *extra, const struct header *h)
+{
+	if (buf_append(extra, h->name, h->nlen) < 0 || buf_append(extra, ": ", 2) < 0 ||
+	    buf_append(extra, h->value, h->vlen) < 0 || buf_append(extra, "\r\n", 2) < 0)
+		return -1;
+	return 0;
+}
+
+/* emit_head's answer for an interim head: the app's next head follows. */
+#define HEAD_INTERIM 1
+/* Interim heads allowed before the final one. */
+#define MAX_INTERIM 8
+
+/*
+ * 103 Early Hints goes out as an interim response (never to an HTTP/1.0
+ * client, RFC 9110 §15.2), with its fields but no session or framing ones.
+ */
+static int
+emit_interim(struct request *req)
+{
+	struct buf extra;
+	struct header h;
+	size_t pos = 0;
+	buf_init(&extra, conn_config(req->conn)->max_header_bytes + 1024);
+	while (apphdr_next(&req->ah, &pos, &h) == 0) {
+		if (!field_ok(&h) || hop_by_hop(&h) || str_case_eq(h.name, h.nlen, "Status") ||
+		    str_case_eq(h.name, h.nlen, "Content-Length") ||
+		    (h.nlen >= 14 && strncasecmp(h.name, "Drover-Session", 14) == 0))
+			continue;
+		if (append_field(&extra, &h) < 0) {
+			buf_free(&extra);
+			return 502;
+		}
+	}
+	int rc = resp_interim(req, 103, buf_head(&extra), buf_used(&extra));
+	buf_free(&extra);
+	return rc < 0 ? -1 : HEAD_INTERIM;
 }
 
 /* The head is complete: turn it into the client's response head. */
@@ -152,43 +230,34 @@ static int
 emit_head(struct request *req)
 {
 	struct apphdr *ah = &req->ah;
-	struct buf extra;
-	buf_init(&extra, conn_config(req->conn)->max_header_bytes + 1024);
 	int status = 0;
-	bool have_location = false, have_ctype = false;
-	const struct header *loc = NULL;
 	struct header h, loch;
 	size_t pos = 0;
+	/* Status first: an interim head must not touch the session or the framing. */
+	while (apphdr_next(ah, &pos, &h) == 0)
+		if (str_case_eq(h.name, h.nlen, "Status") && field_ok(&h) &&
+		    (status = parse_status(&h, req)) < 0)
+			return 502;
+	/* 1xx as a final answer would leave the client reading the next
+	 * response as this one's; only Early Hints has a meaning here. */
+	if (status >= 100 && status < 200)
+		return status == 103 ? emit_interim(req) : 502;
+	struct buf extra;
+	buf_init(&extra, conn_config(req->conn)->max_header_bytes + 1024);
+	bool have_location = false, have_ctype = false;
+	const struct header *loc = NULL;
+	pos = 0;
 	while (apphdr_next(ah, &pos, &h) == 0) {
-		if (!name_ok(&h) || !value_ok(&h)) {
-			log_warn("app", "note=\"response header with a bad name or value dropped\"");
+		if (!field_ok(&h) || str_case_eq(h.name, h.nlen, "Status"))
 			continue;
-		}
 		if (session_app_header(req, &h))
 			continue;
-		if (str_case_eq(h.name, h.nlen, "Status")) {
-			status = parse_status(&h);
-			if (status < 0) {
-				buf_free(&extra);
-				return 502;
-			}
-			continue;
-		}
 		if (str_case_eq(h.name, h.nlen, "Content-Length")) {
-			char tmp[32];
-			if (h.vlen == 0 || h.vlen >= sizeof tmp) {
+			req->resp_length = parse_length(&h);
+			if (req->resp_length < 0) {
 				buf_free(&extra);
 				return 502;
 			}
-			memcpy(tmp, h.value, h.vlen);
-			tmp[h.vlen] = '\0';
-			char *end;
-			long long v = strtoll(tmp, &end, 10);
-			if (*end || v < 0) {
-				buf_free(&extra);
-				return 502;
-			}
-			req->resp_length = v;
 			continue;
 		}
 		if (hop_by_hop(&h))
@@ -200,8 +269,7 @@ emit_head(struct request *req)
 		}
 		if (str_case_eq(h.name, h.nlen, "Content-Type"))
 			have_ctype = true;
-		if (buf_append(&extra, h.name, h.nlen) < 0 || buf_append(&extra, ": ", 2) < 0 ||
-		    buf_append(&extra, h.value, h.vlen) < 0 || buf_append(&extra, "\r\n", 2) < 0) {
+		if (append_field(&extra, &h) < 0) {
 			buf_free(&extra);
 			return 502;
 		}
@@ -263,7 +331,7 @@ app_output(struct request *req, const void *data, size_t len)
 	if (req->resp_done)
 		return;
 	const char *p = data;
-	if (!req->ah.done) {
+	while (!req->ah.done) {
 		long took = apphdr_feed(&req->ah, p, len, conn_config(req->conn)->max_header_bytes);
 		if (took < 0) {
 			app_fail(req, 502, "response head malformed or too large");
@@ -272,16 +340,22 @@ app_output(struct request *req, const void *data, size_t len)
 		if (!req->ah.done)
 			return;
 		int st = emit_head(req);
+		p += took;
+		len -= (size_t)took;
+		if (st == HEAD_INTERIM && ++req->interims <= MAX_INTERIM) {
+			/* The final head follows in the same output. */
+			apphdr_reset(&req->ah);
+			continue;
+		}
 		if (st != 0) {
-			app_fail(req, st > 0 ? st : 502, "bad response head");
+			app_fail(req, st > 0 && st != HEAD_INTERIM ? st : 502,
+			    st == HEAD_INTERIM ? "too many interim responses" : "bad response head");
 			return;
 		}
 		if (req->ah.local_redirect) {
 			local_redirect(req);
 			return;
 		}
-		p += took;
-		len -= (size_t)took;
 	}
 	if (req->ah.local_redirect)
 		return;

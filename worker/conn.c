@@ -30,6 +30,7 @@
 #include "worker/chunked.h"
 #include "worker/conn.h"
 #include "worker/forwarded.h"
+#include "worker/http_syntax.h"
 #include "worker/request.h"
 
 #define READ_CHUNK 16384
@@ -527,44 +528,6 @@ static const http_parser_settings parser_settings = {
 	.on_message_complete = on_message_complete,
 };
 
-/*
- * The strict pass over a complete head. Returns 0, or the status to answer.
- */
-int
-http_head_check(const char *p, size_t len)
-{
-	size_t line = 0;
-	for (size_t i = 0; i < len; ) {
-		const char *eol = memchr(p + i, '\n', len - i);
-		if (eol == NULL)
-			return 400;
-		size_t end = (size_t)(eol - p);
-		if (end == i || p[end - 1] != '\r')
-			return 400;                  /* bare LF */
-		size_t n = end - 1 - i;          /* line length without CRLF */
-		if (n == 0)
-			break;                       /* the blank line */
-		const char *s = p + i;
-		if (line > 0) {
-			if (s[0] == ' ' || s[0] == '\t')
-				return 400;              /* obsolete line folding */
-			size_t k = 0;
-			while (k < n && http_tchar((unsigned char)s[k]))
-				k++;
-			if (k == 0 || k == n || s[k] != ':')
-				return 400;              /* empty name, no colon, or space before it */
-		}
-		for (size_t k = 0; k < n; k++) {
-			unsigned char ch = (unsigned char)s[k];
-			if ((ch < 0x20 && ch != '\t') || ch == 0x7f)
-				return 400;              /* NUL, CR and other controls */
-		}
-		line++;
-		i = end + 1;
-	}
-	return 0;
-}
-
 static int
 validate(struct conn *c, struct request *req)
 {
@@ -585,8 +548,11 @@ validate(struct conn *c, struct request *req)
 			nhost++;
 	}
 	/* Framing that two parsers could read two ways is refused outright. */
-	if (te && (cl || nte > 1 || !str_case_eq(te->value, te->vlen, "chunked")))
+	if (te && (cl || nte > 1))
 		return 400;
+	int tst = te ? http_te_check(te->value, te->vlen) : 0;
+	if (tst)
+		return tst;
 	if (ncl > 1)
 		return 400;
 	/* Two Hosts: the app and a proxy in front could each pick another (RFC 9112 §3.2). */
@@ -594,7 +560,11 @@ validate(struct conn *c, struct request *req)
 		return 400;
 	if (te && req->http_minor == 0)
 		return 400;
-	if (req->http_minor >= 1 && req_header(req, "Host") == NULL)
+	const struct header *host = req_header(req, "Host");
+	if (req->http_minor >= 1 && host == NULL)
+		return 400;
+	/* SERVER_NAME comes from it: only an RFC 3986 host[:port] gets that far. */
+	if (host && http_host_check(host->value, host->vlen) != 0)
 		return 400;
 	if (req->content_length > 0 && (uint64_t)req->content_length > cfg->max_body_bytes)
 		return 413;
@@ -737,7 +707,10 @@ take_head(struct conn *c)
 			req->target = "-";
 			req->target_len = 1;
 		}
-		fail_head(c, 400, "malformed request");
+		/* libhttp-parser refuses a coding other than chunked before we see it. */
+		const struct header *te = req_header(req, "Transfer-Encoding");
+		int st = te && http_te_check(te->value, te->vlen) == 501 ? 501 : 400;
+		fail_head(c, st, st == 501 ? "transfer coding not implemented" : "malformed request");
 		return false;
 	}
 	if (c->parser.upgrade || c->parser.method == HTTP_CONNECT) {

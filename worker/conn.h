@@ -55,12 +55,6 @@ const struct config *conn_config(const struct conn *c);
 const struct conn_peer *conn_peer(const struct conn *c);
 struct ev_loop *conn_loop(const struct conn *c);
 
-/*
- * The strict pass over a complete request head (ending in CRLF CRLF):
- * 0, or 400 for bare LF, folding, control bytes or a bad header name.
- */
-int http_head_check(const char *p, size_t len);
-
 /* Response writer hooks (response.c). */
 int conn_write(struct conn *c, const void *data, size_t len);
 /* The response to the current request is complete. */

@@ -69,6 +69,8 @@ struct request {
 	bool resp_started, resp_chunked, resp_done, resp_failed;
 	uint64_t resp_bytes;         /* body bytes sent */
 	int64_t resp_length;         /* Content-Length given by the app, -1 if none */
+	char resp_reason[64];        /* the app's reason phrase, for codes drover has no name for */
+	unsigned interims;           /* interim (103) heads the app sent */
 
 	const struct app_ops *app;
 	void *app_state;
@@ -85,8 +87,11 @@ int64_t mono_us(void);
 void resp_simple(struct request *req, int status, const char *msg);
 /* Starts a response with the app's headers (already filtered) in extra. */
 int resp_start(struct request *req, int status, const char *extra, size_t extra_len);
+/* An interim (1xx) response; nothing is sent to an HTTP/1.0 client. */
+int resp_interim(struct request *req, int status, const char *extra, size_t extra_len);
 int resp_body(struct request *req, const void *data, size_t len);
 void resp_end(struct request *req);
+/* drover's reason phrase for a status code, or NULL for a code it has no name for. */
 const char *status_reason(int status);
 
 /* apphdr.c: the app output path. */

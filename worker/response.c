@@ -20,6 +20,7 @@ status_reason(int s)
 {
 	switch (s) {
 	case 100: return "Continue";
+	case 103: return "Early Hints";
 	case 200: return "OK";
 	case 201: return "Created";
 	case 202: return "Accepted";
@@ -48,7 +49,7 @@ status_reason(int s)
 	case 503: return "Service Unavailable";
 	case 504: return "Gateway Timeout";
 	case 505: return "HTTP Version Not Supported";
-	default: return "Unknown";
+	default: return NULL;
 	}
 }
 
@@ -65,6 +66,29 @@ http_date(void)
 		cached_at = now;
 	}
 	return cached;
+}
+
+/* Drover's name for a code, else the app's reason phrase, else "Unknown". */
+static const char *
+reason_of(const struct request *req, int status)
+{
+	const char *r = status_reason(status);
+	if (r == NULL)
+		r = req->resp_reason[0] ? req->resp_reason : "Unknown";
+	return r;
+}
+
+int
+resp_interim(struct request *req, int status, const char *extra, size_t extra_len)
+{
+	char head[64];
+	if (req->http_minor < 1)
+		return 0;
+	int n = snprintf(head, sizeof head, "HTTP/1.1 %d %s\r\n", status, reason_of(req, status));
+	if (conn_write(req->conn, head, (size_t)n) < 0 || conn_write(req->conn, extra, extra_len) < 0 ||
+	    conn_write(req->conn, "\r\n", 2) < 0)
+		return -1;
+	return 0;
 }
 
 static bool
@@ -90,7 +114,7 @@ resp_start(struct request *req, int status, const char *extra, size_t extra_len)
 	}
 	req->keep_alive = keep;
 	int n = snprintf(head, sizeof head, "HTTP/1.%d %d %s\r\nServer: drover\r\nDate: %s\r\n",
-	    req->http_minor >= 1 ? 1 : 0, status, status_reason(status), http_date());
+	    req->http_minor >= 1 ? 1 : 0, status, reason_of(req, status), http_date());
 	if (req->resp_length >= 0 && !no_body_status(status))
 		n += snprintf(head + n, sizeof head - (size_t)n, "Content-Length: %lld\r\n",
 		    (long long)req->resp_length);
@@ -154,7 +178,7 @@ resp_simple(struct request *req, int status, const char *msg)
 		return;
 	}
 	char body[512];
-	int n = snprintf(body, sizeof body, "%d %s%s%s\n", status, status_reason(status),
+	int n = snprintf(body, sizeof body, "%d %s%s%s\n", status, reason_of(req, status),
 	    msg ? ": " : "", msg ? msg : "");
 	if (status >= 400 && status != 404 && status != 403 && status != 405)
 		req->keep_alive = req->keep_alive && status < 500 && status != 408 && status != 413 &&

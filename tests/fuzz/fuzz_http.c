@@ -19,6 +19,7 @@
 #include <string.h>
 
 #include "worker/conn.h"
+#include "worker/http_syntax.h"
 
 #include "harness.h"
 

@@ -21,6 +21,7 @@
 #include "worker/appvars.h"
 #include "worker/chunked.h"
 #include "worker/conn.h"
+#include "worker/http_syntax.h"
 #include "worker/forwarded.h"
 #include "worker/request.h"
 
@@ -582,6 +583,61 @@ START_TEST(chunked_refused)
 END_TEST
 
 
+
+START_TEST(request_line_strict)
+{
+	static const char *good[] = { "GET / HTTP/1.1", "GET /a/b?c=d&e=%20 HTTP/1.0",
+		"OPTIONS * HTTP/1.1", "GET http://example.com/x HTTP/1.1", "CONNECT example.com:443 HTTP/1.1",
+		"M-SEARCH /x HTTP/1.1", "GET /~user/a;b=c,d!$'()*+@:[] HTTP/1.1", "GET / HTTP/2.0" };
+	static const char *bad[] = {
+		"GET / HTTZ/1.1", "GET / H!!!/1.1", "GET / HTTP/1.10", "GET / HTTP/1", "GET / http/1.1",
+		"GET / HTTP/1.1 ", "GET  / HTTP/1.1", "GET /  HTTP/1.1", " GET / HTTP/1.1", "GET\t/ HTTP/1.1",
+		"GET /\t HTTP/1.1", "GET /a#frag HTTP/1.1", "GET /\xff HTTP/1.1", "GET /\x7f HTTP/1.1",
+		"GET HTTP/1.1", "GET /", "G(T / HTTP/1.1", "GET * HTTP/1.1", "GET example.com HTTP/1.1",
+		"GET 1http://x/ HTTP/1.1", "GET http: HTTP/1.1", "CONNECT example.com HTTP/1.1",
+		"GET / HTTP/1.1 extra", "/ HTTP/1.1", "",
+	};
+	for (size_t i = 0; i < sizeof good / sizeof good[0]; i++)
+		ck_assert_msg(http_request_line_check(good[i], strlen(good[i])) == 0, "refused %s", good[i]);
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+		ck_assert_msg(http_request_line_check(bad[i], strlen(bad[i])) == 400, "accepted %s", bad[i]);
+	/* And through the whole-head check. */
+	ck_assert_int_eq(head_check("GET / HTTZ/1.1\r\nHost: a\r\n\r\n"), 400);
+	ck_assert_int_eq(head_check("GET /a#b HTTP/1.1\r\nHost: a\r\n\r\n"), 400);
+}
+END_TEST
+
+START_TEST(host_values)
+{
+	static const char *good[] = { "", "a", "example.com", "example.com:8080", "127.0.0.1:80", "[::1]",
+		"[::1]:8000", "[v1.fe80::a+en1]", "xn--bcher-kva.example", "a-b_c~d", "a%20b", "a!$&'()*+,;=b",
+		"example.com:" };
+	static const char *bad[] = { "a b", "evil/x?y", "user@evil", "\"><script>", "[::1", "[zz]",
+		"[::1]x", "[::1]:8o", "example.com:80:80", "example.com:123456", ":80", "a%2", "a%zz", "a\tb",
+		"caf\xc3\xa9", "a\\b", "a#b", "[]" };
+	for (size_t i = 0; i < sizeof good / sizeof good[0]; i++)
+		ck_assert_msg(http_host_check(good[i], strlen(good[i])) == 0, "refused %s", good[i]);
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+		ck_assert_msg(http_host_check(bad[i], strlen(bad[i])) == 400, "accepted %s", bad[i]);
+}
+END_TEST
+
+START_TEST(transfer_codings)
+{
+	ck_assert_int_eq(http_te_check("chunked", 7), 0);
+	ck_assert_int_eq(http_te_check("Chunked", 7), 0);
+	ck_assert_int_eq(http_te_check("gzip", 4), 501);
+	ck_assert_int_eq(http_te_check("identity", 8), 501);
+	ck_assert_int_eq(http_te_check("gzip, chunked", 13), 501);
+	ck_assert_int_eq(http_te_check("xchunked", 8), 501);
+	ck_assert_int_eq(http_te_check("chunked, chunked", 16), 400);
+	ck_assert_int_eq(http_te_check("chunked;q=1", 11), 400);
+	ck_assert_int_eq(http_te_check("\"chunked\"", 9), 400);
+	ck_assert_int_eq(http_te_check("chunked,", 8), 400);
+	ck_assert_int_eq(http_te_check("", 0), 400);
+}
+END_TEST
+
 /* Trusted-proxy ranges and the forwarded client address. */
 
 static bool
@@ -755,6 +811,9 @@ http_suite(void)
 	tcase_add_test(tc, head_names);
 	tcase_add_test(tc, head_unterminated);
 	tcase_add_test(tc, percent);
+	tcase_add_test(tc, request_line_strict);
+	tcase_add_test(tc, host_values);
+	tcase_add_test(tc, transfer_codings);
 	suite_add_tcase(s, tc);
 
 	tcase_add_test(ta, apphdr_crlf_and_lf);
