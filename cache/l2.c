@@ -56,16 +56,27 @@
 #define SID_HEX			32
 #define HOST_HEX		16
 
+const uint8_t l2_tombstone[L2_TOMBSTONE_LEN] = {
+	'd', 'e', 'l', 'e', 't', 'e', 'd', 0,
+	0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+};
+
 /*
- * KEYS[1] is the session key. Delete: ARGV = channel, message. Store:
- * ARGV = value, version, ttl ms, channel, message. The stored version sits
- * big-endian at bytes 9..16 (1-based) of the envelope; Lua numbers are
- * doubles, exact to 2^53, far beyond any real write count.
+ * KEYS[1] is the session key. Delete: ARGV = tombstone, ttl ms, channel,
+ * message. Store: ARGV = value, version, ttl ms, channel, message. The
+ * stored version sits big-endian at bytes 9..16 (1-based) of the envelope;
+ * Lua numbers are doubles, exact to 2^53, far beyond any real write count.
+ * A tombstone's version bytes are all ones, so every store loses to it.
  */
 static const char store_script[] =
-	"if #ARGV == 2 then\n"
-	"  redis.call('DEL', KEYS[1])\n"
-	"  redis.call('PUBLISH', ARGV[1], ARGV[2])\n"
+	"if #ARGV == 4 then\n"
+	"  local ttl = tonumber(ARGV[2])\n"
+	"  if ttl and ttl > 0 then\n"
+	"    redis.call('SET', KEYS[1], ARGV[1], 'PX', ttl)\n"
+	"  else\n"
+	"    redis.call('SET', KEYS[1], ARGV[1])\n"
+	"  end\n"
+	"  redis.call('PUBLISH', ARGV[3], ARGV[4])\n"
 	"  return {1, 0}\n"
 	"end\n"
 	"local v = tonumber(ARGV[2])\n"
@@ -1381,7 +1392,8 @@ script_call(struct l2 *l, int kind, const uint8_t sid[16], const uint8_t *val,
 	    (unsigned long long)version);
 	vlen = (size_t)snprintf(ver, sizeof(ver), "%llu", (unsigned long long)version);
 	tlen = (size_t)snprintf(ttl, sizeof(ttl), "%lld", (long long)ttl_ms);
-	if ((r = req_new(l, kind, klen + len + vlen + tlen + l->channel_len + mlen)) == NULL) {
+	if ((r = req_new(l, kind, klen + len + sizeof(l2_tombstone) + vlen + tlen +
+	    l->channel_len + mlen)) == NULL) {
 		done_now(cb, arg, L2_ERROR);
 		return;
 	}
@@ -1391,8 +1403,9 @@ script_call(struct l2 *l, int kind, const uint8_t sid[16], const uint8_t *val,
 	if (kind == REQ_STORE) {
 		arg_add(r, &off, val, len);
 		arg_add(r, &off, ver, vlen);
-		arg_add(r, &off, ttl, tlen);
-	}
+	} else
+		arg_add(r, &off, l2_tombstone, sizeof(l2_tombstone));
+	arg_add(r, &off, ttl, tlen);
 	arg_add(r, &off, l->channel, l->channel_len);
 	arg_add(r, &off, msg, mlen);
 	/* The key goes first in argv as KEYS[1]; script_send adds the rest. */
@@ -1410,7 +1423,14 @@ l2_store(struct l2 *l, const uint8_t sid[16], const uint8_t *val, size_t len,
 }
 
 void
-l2_delete(struct l2 *l, const uint8_t sid[16], l2_done_cb cb, void *arg)
+l2_delete(struct l2 *l, const uint8_t sid[16], int64_t ttl_ms, l2_done_cb cb, void *arg)
 {
-	script_call(l, REQ_DELETE, sid, NULL, 0, UINT64_MAX, 0, cb, arg);
+	script_call(l, REQ_DELETE, sid, NULL, 0, UINT64_MAX, ttl_ms, cb, arg);
+}
+
+bool
+l2_is_tombstone(const uint8_t *val, size_t len)
+{
+	return (val != NULL && len == sizeof(l2_tombstone) &&
+	    memcmp(val, l2_tombstone, sizeof(l2_tombstone)) == 0);
 }

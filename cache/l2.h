@@ -73,8 +73,22 @@ void l2_get(struct l2 *l, const uint8_t sid[16], int64_t ttl_ms, l2_get_cb cb, v
  */
 void l2_store(struct l2 *l, const uint8_t sid[16], const uint8_t *val, size_t len,
     uint64_t version, int64_t ttl_ms, l2_done_cb cb, void *arg);
-/* Deletes and publishes an invalidation (version UINT64_MAX: drop any copy). */
-void l2_delete(struct l2 *l, const uint8_t sid[16], l2_done_cb cb, void *arg);
+/*
+ * Replaces the value with a tombstone for ttl_ms (0: no expiry) and
+ * publishes an invalidation (version UINT64_MAX: drop any copy). The
+ * tombstone's version field is all ones, so no store can replace it: a
+ * deleted id is never adopted again, by this host or another.
+ */
+void l2_delete(struct l2 *l, const uint8_t sid[16], int64_t ttl_ms, l2_done_cb cb, void *arg);
+
+/*
+ * A tombstone: what a get returns (L2_OK) for a deleted session, and what
+ * a tier that mirrors Redis keeps in its place. Not an envelope (its first
+ * byte is no envelope format) but laid out like one where the version is.
+ */
+#define L2_TOMBSTONE_LEN 16
+extern const uint8_t l2_tombstone[L2_TOMBSTONE_LEN];
+bool l2_is_tombstone(const uint8_t *val, size_t len);
 
 /* True while the invalidation subscription is confirmed. */
 bool l2_subscribed(const struct l2 *l);

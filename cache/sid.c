@@ -114,9 +114,27 @@ b64url_char(char c)
 	    (c >= '0' && c <= '9') || c == '-' || c == '_');
 }
 
+/* Lower-case hex only: one spelling per id, so one id per cookie. */
+static int
+lower_hex(unsigned char c)
+{
+	if (c >= 'A' && c <= 'F')
+		return (-1);
+	return (hex_digit(c));
+}
+
 int
 cookie_verify(const struct session_keys *k, const char *value, size_t len,
     uint8_t sid[SESSION_ID_LEN])
+{
+	size_t	 key;
+
+	return (cookie_verify_key(k, value, len, sid, &key));
+}
+
+int
+cookie_verify_key(const struct session_keys *k, const char *value, size_t len,
+    uint8_t sid[SESSION_ID_LEN], size_t *key)
 {
 	uint8_t		 id[SESSION_ID_LEN];
 	char		 want[COOKIE_B64_LEN];
@@ -129,8 +147,8 @@ cookie_verify(const struct session_keys *k, const char *value, size_t len,
 	if (value[SID_HEX_LEN] != '.')
 		return (-1);
 	for (i = 0; i < SESSION_ID_LEN; i++) {
-		hi = hex_digit((unsigned char)value[2 * i]);
-		lo = hex_digit((unsigned char)value[2 * i + 1]);
+		hi = lower_hex((unsigned char)value[2 * i]);
+		lo = lower_hex((unsigned char)value[2 * i + 1]);
 		if (hi < 0 || lo < 0)
 			return (-1);
 		id[i] = (uint8_t)(hi << 4 | lo);
@@ -144,8 +162,10 @@ cookie_verify(const struct session_keys *k, const char *value, size_t len,
 	for (i = 0; i < k->n && !ok; i++) {
 		if (cookie_mac(k->cookie[i], id, want) != 0)
 			break;
-		if (CRYPTO_memcmp(want, mac, COOKIE_B64_LEN) == 0)
+		if (CRYPTO_memcmp(want, mac, COOKIE_B64_LEN) == 0) {
 			ok = 1;
+			*key = i;
+		}
 	}
 	OPENSSL_cleanse(want, sizeof want);
 	if (!ok)

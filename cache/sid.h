@@ -22,8 +22,15 @@ int sid_new(uint8_t sid[SESSION_ID_LEN]);
 void sid_hex(const uint8_t sid[SESSION_ID_LEN], char out[SID_HEX_LEN + 1]);
 /* Writes the cookie value (NUL-terminated) signed with key 0. out needs COOKIE_VALUE_LEN + 1. */
 void cookie_sign(const struct session_keys *k, const uint8_t sid[SESSION_ID_LEN], char *out);
-/* 0 and the id when value is well formed and its MAC verifies under any key; -1 otherwise. */
+/*
+ * 0 and the id when value is well formed (the id in lower-case hex: any
+ * other spelling is refused) and its MAC verifies under any key; -1
+ * otherwise.
+ */
 int cookie_verify(const struct session_keys *k, const char *value, size_t len, uint8_t sid[SESSION_ID_LEN]);
+/* The same, and *key is the index of the key that verified (0: the current one). */
+int cookie_verify_key(const struct session_keys *k, const char *value, size_t len,
+    uint8_t sid[SESSION_ID_LEN], size_t *key);
 /*
  * Finds cookie `name` in a Cookie header value. Returns a pointer into header
  * and its length in *len, or NULL.

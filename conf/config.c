@@ -1189,6 +1189,14 @@ config_validate(const struct config *c, char *err, size_t errlen)
 		return -1;
 	}
 
+	/* Browsers drop a SameSite=None cookie that is not Secure. */
+	if (c->cookie_samesite != NULL && strcasecmp(c->cookie_samesite, "None") == 0 &&
+	    c->cookie_secure == COOKIE_SECURE_OFF) {
+		verr(c, err, errlen, "[session] cookie_secure: must not be false with "
+		    "cookie_samesite = None (a SameSite=None cookie always carries Secure)");
+		return -1;
+	}
+
 	if (nonempty(c->redis_url)) {
 		if (strncmp(c->redis_url, "redis://", 8) != 0 &&
 		    strncmp(c->redis_url, "unix:/", 6) != 0) {

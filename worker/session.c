@@ -209,6 +209,21 @@ store_to_l2(const uint8_t sid[SESSION_ID_LEN], const uint8_t *env, size_t len, u
 	l2_store(S.l2, sid, ps->env, len, version, S.cfg->ttl_ms, on_l2_stored, ps);
 }
 
+/* Tombstones in Redis; the L1 copy is marked clean once it is there. */
+static void
+delete_to_l2(const uint8_t sid[SESSION_ID_LEN])
+{
+	if (S.l2 == NULL)
+		return;
+	struct pending_store *ps = malloc(sizeof *ps);
+	if (ps == NULL)
+		return;
+	memcpy(ps->sid, sid, SESSION_ID_LEN);
+	ps->version = UINT64_MAX;
+	ps->len = 0;
+	l2_delete(S.l2, sid, S.cfg->ttl_ms, on_l2_stored, ps);
+}
+
 static void
 on_flush(struct ev_loop *loop, ev_timer *t, int revents)
 {
@@ -222,6 +237,10 @@ on_flush(struct ev_loop *loop, ev_timer *t, int revents)
 		struct lru_meta meta;
 		if (lru_get(S.l1, keys[i], now, 0, S.env, S.env_cap, &len, &meta) != LRU_OK || !meta.dirty)
 			continue;
+		if (l2_is_tombstone(S.env, len)) {
+			delete_to_l2(keys[i]);
+			continue;
+		}
 		struct envelope_meta em;
 		/* Only entries whose writer had time to store them itself. */
 		if (envelope_decode(&S.keys, keys[i], S.env, len, &em, S.val, S.cfg->max_value_bytes,
@@ -399,6 +418,8 @@ take_envelope(struct request *req, const uint8_t *env, size_t len, size_t *bytes
 {
 	struct envelope_meta em;
 	size_t vlen;
+	if (l2_is_tombstone(env, len))
+		return false;
 	int r = envelope_decode(&S.keys, req->sess.sid, env, len, &em, S.val, S.cfg->max_value_bytes, &vlen);
 	if (r != ENV_OK) {
 		tampered(req, r == ENV_OVERSIZE ? "envelope_oversize" : "envelope");
@@ -421,7 +442,12 @@ on_l2_lookup(void *arg, int result, const uint8_t *val, size_t len)
 	req->sess.pending = false;
 	req->sess.lookup = NULL;
 	size_t bytes = 0;
-	if (result == L2_OK) {
+	if (result == L2_OK && l2_is_tombstone(val, len)) {
+		/* Deleted: keep the tombstone here too, and start someone new. */
+		struct lru_meta m = { .version = UINT64_MAX, .expires_ms = wall_ms() + S.cfg->ttl_ms };
+		lru_put(S.l1, req->sess.sid, val, len, &m);
+		new_visitor(req);
+	} else if (result == L2_OK) {
 		if (take_envelope(req, val, len, &bytes)) {
 			req->sess.result = SL_REBUILD;
 			/* Promote: later requests on this host are hits. */
@@ -464,8 +490,10 @@ session_begin(struct request *req, void (*cont)(struct request *))
 			v = cookie_find(h->value, h->vlen, S.cfg->cookie_name, &vlen);
 	}
 	(void)ch;
-	if (v && cookie_verify(&S.keys, v, vlen, s->sid) == 0) {
+	size_t key;
+	if (v && cookie_verify_key(&S.keys, v, vlen, s->sid, &key) == 0) {
 		s->have_sid = true;
+		s->resign = key > 0;   /* an older key verified it: re-issue under the current one */
 	} else {
 		if (v)
 			tampered(req, "cookie");
@@ -480,7 +508,9 @@ session_begin(struct request *req, void (*cont)(struct request *))
 	int r = lru_get(S.l1, s->sid, wall_ms(), S.cfg->ttl_ms, S.env, S.env_cap, &len, &meta);
 	if (r == LRU_OK) {
 		size_t bytes = 0;
-		if (take_envelope(req, S.env, len, &bytes)) {
+		if (l2_is_tombstone(S.env, len)) {
+			new_visitor(req);   /* deleted: the id is never adopted again */
+		} else if (take_envelope(req, S.env, len, &bytes)) {
 			s->result = SL_HIT;
 		} else {
 			lru_delete(S.l1, s->sid);
@@ -550,7 +580,9 @@ static void
 append_cookie(struct request *req, struct buf *extra, bool expire)
 {
 	const struct config *cfg = S.cfg;
+	/* Browsers refuse SameSite=None without Secure (config refuses secure=false with it). */
 	bool secure = cfg->cookie_secure == COOKIE_SECURE_ON ||
+	    strcasecmp(cfg->cookie_samesite, "None") == 0 ||
 	    (cfg->cookie_secure == COOKIE_SECURE_AUTO && req->client.https);
 	char value[COOKIE_VALUE_LEN + 1];
 	if (expire)
@@ -605,12 +637,19 @@ store(struct request *req, const uint8_t *val, size_t vlen)
 	return true;
 }
 
+/*
+ * A deleted session leaves a tombstone in both tiers until its TTL, so a
+ * replayed cookie is a new visitor and never adopts the id again. The L1
+ * tombstone stays dirty until Redis has its own (the flush resends it).
+ */
 static void
 delete_session(const uint8_t sid[SESSION_ID_LEN])
 {
-	lru_delete(S.l1, sid);
-	if (S.l2)
-		l2_delete(S.l2, sid, NULL, NULL);
+	struct lru_meta m = { .version = UINT64_MAX, .expires_ms = wall_ms() + S.cfg->ttl_ms,
+		.dirty = S.l2 != NULL };
+	if (lru_put(S.l1, sid, l2_tombstone, sizeof l2_tombstone, &m) != LRU_OK)
+		lru_delete(S.l1, sid);
+	delete_to_l2(sid);
 }
 
 void
@@ -668,6 +707,8 @@ session_after_app_head(struct request *req, struct buf *extra)
 	}
 	bool stored = val != NULL && store(req, val, (size_t)vlen);
 	if (stored && !s->have_sid)
+		s->set_cookie = true;
+	if (s->resign && s->have_sid && (stored || s->result == SL_HIT || s->result == SL_REBUILD))
 		s->set_cookie = true;
 	log_deferred_miss(req, stored);
 	if (s->set_cookie)

@@ -25,6 +25,7 @@ struct ev_loop;
 struct session_req {
 	bool enabled;
 	bool have_sid;               /* cookie verified */
+	bool resign;                 /* verified under an older key */
 	bool set_cookie;             /* new or renewed id to send */
 	bool miss_unlogged;          /* a miss, logged once the app's answer is known */
 	bool delete_cookie;

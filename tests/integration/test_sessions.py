@@ -161,10 +161,18 @@ class L1Sessions(unittest.TestCase):
         old.cookie = first
         self.assertEqual(old.count()[:2], (1, "miss"), "the old id carries no state after renew")
         self.assertEqual(v.count()[:2], (4, "hit"))
+        deleted = v.cookie
         st, hdrs, _ = v.get("/counter.cgi?delete=1")
         self.assertEqual(st, 200)
         self.assertIn("Max-Age=0", hdrs.get("set-cookie", ""))
         self.assertEqual(v.count()[:2], (1, "miss"))
+        # A replayed deleted (or renewed-away) id is a new visitor every
+        # time: its tombstone keeps it from being taken up again.
+        for gone in (deleted, deleted, first):
+            replay = Visitor(self.d.port)
+            replay.cookie = gone
+            self.assertEqual(replay.count()[:2], (1, "miss"))
+            self.assertNotEqual(replay.cookie, gone, "the deleted id was adopted again")
 
     def test_cookie_only_once_something_is_stored(self):
         # Pages that keep no state stay cacheable and quiet in the log.
@@ -188,6 +196,32 @@ class L1Sessions(unittest.TestCase):
         self.assertEqual(st, 200)
         self.assertNotIn("set-cookie", hdrs)
         wait_until(lambda: "level=debug event=session result=miss" in self.d.read_log(), 5)
+
+    def test_upper_case_id_is_a_new_visitor(self):
+        v = Visitor(self.d.port)
+        v.count()
+        name, value = v.cookie.split("=", 1)
+        sid, mac = value.split(".")
+        self.assertRegex(sid, "[a-f]", "the id has a letter to change")
+        w = Visitor(self.d.port)
+        w.cookie = "%s=%s.%s" % (name, sid.upper(), mac)
+        self.assertEqual(w.count()[:2], (1, "miss"))
+        self.assertNotIn(sid, w.cookie)
+        self.assertEqual(v.count()[:2], (2, "hit"))
+
+    def test_samesite_none_always_secure(self):
+        self.d.stop()
+        self.d = Drover(workers=1, sets=["session.cookie_samesite=None"]).wait_ready(1)
+        st, hdrs, _ = Visitor(self.d.port).get()
+        self.assertEqual(st, 200)
+        self.assertIn("SameSite=None", hdrs["set-cookie"])
+        self.assertIn("; Secure", hdrs["set-cookie"])
+        from harness import DROVER
+        r = subprocess.run([DROVER, "--cgi", CGI_DIR, "--bind", "127.0.0.1:%d" % free_port(), "-t",
+                            "--set", "session.cookie_samesite=None", "--set", "session.cookie_secure=false"],
+                           capture_output=True, timeout=10)
+        self.assertEqual(r.returncode, 2)
+        self.assertIn(b"cookie_samesite = None", r.stdout + r.stderr)
 
     def test_session_headers_never_reach_the_client(self):
         v = Visitor(self.d.port)
@@ -391,6 +425,38 @@ class RedisSessions(unittest.TestCase):
         self.assertEqual(v.count("/counter.cgi?force=1")[:2], (1, "unavailable"))
         self.assertEqual(v.count()[:2], (2, "hit"))
         self.assertEqual(d.metrics()['drover_session_stores_total{result="ok"}'], 2)
+
+    def test_deleted_id_is_never_adopted_again_on_another_host(self):
+        a = self.start()
+        b = self.start()
+        v = Visitor(a.port)
+        v.count()
+        old = v.cookie
+        v.get("/counter.cgi?delete=1")
+        key = wait_until(lambda: self.redis_keys(), 5)[0]
+        wait_until(lambda: int.from_bytes(self.redis.cmd("GET", key)[8:16], "big") == 2 ** 64 - 1, 5)
+        self.assertGreater(self.redis.cmd("PTTL", key), 0, "a tombstone ends with its TTL")
+        replay = Visitor(b.port)
+        replay.cookie = old
+        self.assertEqual(replay.count()[:2], (1, "miss"))
+        self.assertNotEqual(replay.cookie, old)
+
+    def test_cookie_from_an_old_key_is_reissued_under_the_current_one(self):
+        a = self.start(env={SECRET: "key-one"})
+        v = Visitor(a.port)
+        v.count()
+        wait_until(lambda: self.redis_keys(), 5)
+        a.stop()
+        b = self.start(env={SECRET: "key-two,key-one"})
+        v.port = b.port
+        old = v.cookie
+        self.assertEqual(v.count()[:2], (2, "rebuild"))
+        self.assertNotEqual(v.cookie, old, "not re-issued under the current key")
+        self.assertEqual(v.cookie.split(".")[0], old.split(".")[0], "same id")
+        b.stop()
+        c = self.start(env={SECRET: "key-two"})
+        v.port = c.port
+        self.assertEqual(v.count()[:2], (3, "rebuild"))
 
     def test_tampered_redis_value_is_rejected(self):
         a = self.start()

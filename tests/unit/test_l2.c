@@ -502,12 +502,22 @@ START_TEST(test_delete)
 	struct res r = { 0 };
 
 	ck_assert_int_eq(store_sync(l, sid1, 1, "x", 60000), L2_OK);
-	l2_delete(l, sid1, done_cb, &r);
+	l2_delete(l, sid1, 60000, done_cb, &r);
 	ck_assert(wait_for(pred_done, &r, 2.0));
 	ck_assert_int_eq(r.result, L2_OK);
-	ck_assert_int_eq(get_sync(l, sid1, 60000).result, L2_NOTFOUND);
-	/* After a delete any version may be stored again. */
-	ck_assert_int_eq(store_sync(l, sid1, 1, "y", 60000), L2_OK);
+	/* A tombstone holds the id until its TTL: no store may adopt it again. */
+	r = get_sync(l, sid1, 0);
+	ck_assert_int_eq(r.result, L2_OK);
+	ck_assert(l2_is_tombstone(r.val, r.len));
+	ck_assert_int_eq(store_sync(l, sid1, 1, "y", 60000), L2_CONFLICT);
+	ck_assert_int_eq(store_sync(l, sid1, (1ULL << 53) - 1, "y", 60000), L2_CONFLICT);
+	ck_assert_int_ge(sync_integer("PTTL t:s:%s", sid1_hex), 59000);
+	r = get_sync(l, sid1, 0);
+	ck_assert(l2_is_tombstone(r.val, r.len));
+	/* Once it expires the id is free again (a fresh id never collides). */
+	sync_integer("PEXPIRE t:s:%s 1", sid1_hex);
+	pause_loop(0.05);
+	ck_assert_int_eq(get_sync(l, sid1, 0).result, L2_NOTFOUND);
 	l2_free(l);
 }
 END_TEST
@@ -530,7 +540,7 @@ START_TEST(test_invalidation_between_hosts)
 
 	/* B may hear of it before A hears back: count from before the call. */
 	hb.invalidations = 0;
-	l2_delete(a, sid1, done_cb, &r);
+	l2_delete(a, sid1, 60000, done_cb, &r);
 	ck_assert(wait_for(pred_done, &r, 2.0));
 	ck_assert(wait_for(pred_inval, &hb, 2.0));
 	ck_assert_uint_eq(hb.version, UINT64_MAX);
@@ -682,7 +692,7 @@ START_TEST(test_free_with_commands_in_flight)
 	ck_assert_int_eq(kill(srv.pid, SIGSTOP), 0);
 	l2_get(l, sid1, 60000, get_cb, &r[0]);
 	l2_get(l, sid2, 60000, get_cb, &r[1]);
-	l2_delete(l, sid1, done_cb, &r[2]);
+	l2_delete(l, sid1, 60000, done_cb, &r[2]);
 	ck_assert_int_eq(l2_pending(l), 3);
 	l2_free(l);
 	for (int i = 0; i < 3; i++) {
@@ -709,21 +719,21 @@ START_TEST(test_fire_and_forget_on_every_path)
 	l = open_l2(NULL, 1, &h);
 	ck_assert_ptr_nonnull(l);
 	/* Not connected yet: refused at once. */
-	l2_delete(l, sid1, NULL, NULL);
+	l2_delete(l, sid1, 60000, NULL, NULL);
 	l2_store(l, sid1, val, n, 1, 1000, NULL, NULL);
 	l2_get(l, sid1, 1000, NULL, NULL);
 	ck_assert(wait_for(pred_subscribed, l, 3.0));
 
 	/* In flight when the server stops: the timeout fails them. */
 	ck_assert_int_eq(kill(srv.pid, SIGSTOP), 0);
-	l2_delete(l, sid1, NULL, NULL);
+	l2_delete(l, sid1, 60000, NULL, NULL);
 	l2_store(l, sid2, val, n, 1, 1000, NULL, NULL);
 	ck_assert_int_eq(l2_pending(l), 2);
 	ck_assert(wait_for(pred_open, &h, 5.0));
 	ck_assert_int_eq(l2_pending(l), 0);
 
 	/* Breaker open: refused at once. */
-	l2_delete(l, sid1, NULL, NULL);
+	l2_delete(l, sid1, 60000, NULL, NULL);
 	l2_store(l, sid1, val, n, 2, 1000, NULL, NULL);
 
 	ck_assert_int_eq(kill(srv.pid, SIGCONT), 0);
@@ -731,14 +741,14 @@ START_TEST(test_fire_and_forget_on_every_path)
 	/* Connection lost (server gone). */
 	server_kill();
 	ck_assert(wait_for(pred_unusable, l, 2.0));
-	l2_delete(l, sid1, NULL, NULL);
+	l2_delete(l, sid1, 60000, NULL, NULL);
 	l2_store(l, sid1, val, n, 3, 1000, NULL, NULL);
 
 	/* In flight when the tier is freed. */
 	server_start();
 	ck_assert(wait_for(pred_usable, l, 5.0));
 	ck_assert_int_eq(kill(srv.pid, SIGSTOP), 0);
-	l2_delete(l, sid1, NULL, NULL);
+	l2_delete(l, sid1, 60000, NULL, NULL);
 	ck_assert_int_eq(l2_pending(l), 1);
 	l2_free(l);
 	kill(srv.pid, SIGCONT);
@@ -751,10 +761,13 @@ START_TEST(test_fire_and_forget_delivered)
 {
 	struct hookrec h = { 0 };
 	struct l2 *l = open_ready(1, &h);
+	struct res r;
 
 	ck_assert_int_eq(store_sync(l, sid1, 1, "x", 60000), L2_OK);
-	l2_delete(l, sid1, NULL, NULL);
-	ck_assert_int_eq(get_sync(l, sid1, 0).result, L2_NOTFOUND);
+	l2_delete(l, sid1, 60000, NULL, NULL);
+	r = get_sync(l, sid1, 0);
+	ck_assert_int_eq(r.result, L2_OK);
+	ck_assert(l2_is_tombstone(r.val, r.len));
 	l2_free(l);
 }
 END_TEST

@@ -102,13 +102,6 @@ START_TEST(sign_verify_round_trip)
 		ck_assert_int_eq(verify(&k, v, got), 0);
 		ck_assert_mem_eq(got, id, SESSION_ID_LEN);
 	}
-	/* Hex digits in either case name the same id. */
-	cookie_sign(&k, sid_a, v);
-	for (i = 0; i < SID_HEX_LEN; i++)
-		if (v[i] >= 'a' && v[i] <= 'f')
-			v[i] -= 'a' - 'A';
-	ck_assert_int_eq(verify(&k, v, got), 0);
-	ck_assert_mem_eq(got, sid_a, SESSION_ID_LEN);
 }
 END_TEST
 
@@ -177,6 +170,48 @@ START_TEST(non_canonical_rejected)
 		}
 	}
 	ck_assert_uint_eq(accepted, 1);
+}
+END_TEST
+
+/* An upper-case spelling of the id is another visitor, not the same one. */
+START_TEST(upper_case_id_rejected)
+{
+	struct session_keys	 k;
+	char			 v[COOKIE_VALUE_LEN + 1];
+	uint8_t			 got[SESSION_ID_LEN];
+	size_t			 i, tried = 0;
+
+	keys(&k, "secret");
+	cookie_sign(&k, sid_a, v);
+	for (i = 0; i < SID_HEX_LEN; i++) {
+		if (v[i] < 'a' || v[i] > 'f')
+			continue;
+		v[i] -= 'a' - 'A';
+		ck_assert_msg(verify(&k, v, got) == -1, "position %zu", i);
+		v[i] += 'a' - 'A';
+		tried++;
+	}
+	ck_assert_uint_gt(tried, 0);
+	ck_assert_int_eq(verify(&k, v, got), 0);
+}
+END_TEST
+
+/* Which key verified: a cookie under an old key is to be re-issued. */
+START_TEST(verifying_key_reported)
+{
+	struct session_keys	 old, both;
+	char			 v[COOKIE_VALUE_LEN + 1];
+	uint8_t			 got[SESSION_ID_LEN];
+	size_t			 key = 99;
+
+	keys(&old, "old");
+	keys(&both, "new,old");
+	cookie_sign(&old, sid_a, v);
+	ck_assert_int_eq(cookie_verify_key(&both, v, COOKIE_VALUE_LEN, got, &key), 0);
+	ck_assert_uint_eq(key, 1);
+	cookie_sign(&both, sid_a, v);
+	ck_assert_int_eq(cookie_verify_key(&both, v, COOKIE_VALUE_LEN, got, &key), 0);
+	ck_assert_uint_eq(key, 0);
 }
 END_TEST
 
@@ -323,6 +358,8 @@ sid_suite(void)
 	tcase_add_test(tc, every_char_flip_rejected);
 	tcase_add_test(tc, non_canonical_rejected);
 	tcase_add_test(tc, malformed_rejected);
+	tcase_add_test(tc, upper_case_id_rejected);
+	tcase_add_test(tc, verifying_key_reported);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("find");
