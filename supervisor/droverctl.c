@@ -10,6 +10,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,20 +25,32 @@
 
 enum { EX_OK = 0, EX_FAILED = 1, EX_USAGE = 2, EX_UNREACHABLE = 3 };
 
+static const char usage_lines[] =
+    "usage: droverctl [-s SOCKET] status [--json] | reload | scale N | stop [--fast] |\n"
+    "                 reopen-logs | metrics\n"
+    "       droverctl -h|--help | -V|--version\n";
+
 static void
 usage(FILE *f)
 {
-	fprintf(f,
-	    "usage: droverctl [-s SOCKET] status [--json] | reload | scale N | stop [--fast] |\n"
-	    "                 reopen-logs | metrics\n"
-	    "SOCKET defaults to $DROVER_CONTROL_SOCKET, else " DEFAULT_SOCKET ".\n");
+	fprintf(f, "%s"
+	    "\n"
+	    "  status [--json]   workers and cache figures (--json: the /status document)\n"
+	    "  reload            re-read the config, then a rolling restart (HUP)\n"
+	    "  scale N           run N workers (until the next reload)\n"
+	    "  stop [--fast]     graceful (TERM) or fast (QUIT) shutdown\n"
+	    "  reopen-logs       reopen the log files (USR1)\n"
+	    "  metrics           the Prometheus text of /metrics\n"
+	    "  -s, --socket PATH the control socket; defaults to $DROVER_CONTROL_SOCKET,\n"
+	    "                    else " DEFAULT_SOCKET "\n"
+	    "Exit status: 0 ok, 1 the operation failed, 2 usage, 3 no answer on the socket.\n",
+	    usage_lines);
 }
 
 static int
 usage_error(const char *what, const char *arg)
 {
-	fprintf(stderr, "droverctl: %s%s\n", what, arg);
-	usage(stderr);
+	fprintf(stderr, "droverctl: %s%s\n%s", what, arg, usage_lines);
 	return EX_USAGE;
 }
 
@@ -172,13 +185,16 @@ main(int argc, char **argv)
 	const char *path = getenv("DROVER_CONTROL_SOCKET");
 	if (path == NULL || *path == '\0')
 		path = DEFAULT_SOCKET;
+	static const struct option opts[] = {
+		{ "socket", required_argument, NULL, 's' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 }
+	};
 	int opt;
-	if (argc > 1 && strcmp(argv[1], "--help") == 0) {
-		usage(stdout);
-		return EX_OK;
-	}
 	opterr = 0;
-	while ((opt = getopt(argc, argv, "+s:h")) != -1) {
+	/* '+': options end at the command, so "status --json" stays its own. */
+	while ((opt = getopt_long(argc, argv, "+:s:hV", opts, NULL)) != -1) {
 		switch (opt) {
 		case 's':
 			path = optarg;
@@ -186,10 +202,13 @@ main(int argc, char **argv)
 		case 'h':
 			usage(stdout);
 			return EX_OK;
+		case 'V':
+			printf("droverctl %s\n", PACKAGE_VERSION);
+			return EX_OK;
+		case ':':
+			return usage_error("option needs an argument: ", argv[optind - 1]);
 		default:
-			if (optopt == 's')
-				return usage_error("-s needs a socket path", "");
-			return usage_error("unknown option -", (char[]){ (char)optopt, '\0' });
+			return usage_error("unknown option ", argv[optind - 1]);
 		}
 	}
 	if (optind >= argc)

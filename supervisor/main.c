@@ -30,6 +30,7 @@
 #include "supervisor/notify.h"
 #include "supervisor/shm.h"
 #include "supervisor/upgrade.h"
+#include "supervisor/version.h"
 
 #define MAX_ACTIVATED 64
 
@@ -137,7 +138,7 @@ main(int argc, char **argv)
 		return 0;
 	}
 	if (cli.version) {
-		printf("drover %s\n", PACKAGE_VERSION);
+		version_print(stdout);
 		return 0;
 	}
 	struct config *cfg = calloc(1, sizeof *cfg);

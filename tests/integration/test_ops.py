@@ -386,6 +386,34 @@ class DroverctlTest(unittest.TestCase):
         self.assertEqual(p.returncode, 2)
         p = subprocess.run([DROVERCTL, "-x", "status"], capture_output=True, timeout=10)
         self.assertEqual(p.returncode, 2)
+        # An unknown option is named as written, short or long.
+        for opt in ("-x", "--foo", "--version=3"):
+            p = subprocess.run([DROVERCTL, opt, "status"], capture_output=True, timeout=10)
+            self.assertEqual(p.returncode, 2, opt)
+            self.assertTrue(p.stderr.decode().startswith("droverctl: unknown option %s\n" % opt)
+                            or "option" in p.stderr.decode().split("\n")[0], p.stderr)
+        p = subprocess.run([DROVERCTL, "--foo"], capture_output=True, timeout=10)
+        self.assertEqual(p.stderr.decode().split("\n")[0], "droverctl: unknown option --foo")
+
+    def test_version_and_help(self):
+        for opt in ("--version", "-V"):
+            p = subprocess.run([DROVERCTL, opt], capture_output=True, timeout=10)
+            self.assertEqual(p.returncode, 0)
+            self.assertRegex(p.stdout.decode(), r"^droverctl \d+\.\d+\.\d+\n$")
+        for opt in ("--help", "-h"):
+            p = subprocess.run([DROVERCTL, opt], capture_output=True, timeout=10)
+            self.assertEqual(p.returncode, 0)
+            out = p.stdout.decode()
+            for word in ("usage: droverctl", "reload", "scale N", "--socket", "Exit status"):
+                self.assertIn(word, out)
+        # drover -V: build options and the libraries it runs with.
+        p = subprocess.run([DROVER, "-V"], capture_output=True, timeout=10)
+        self.assertEqual(p.returncode, 0)
+        out = p.stdout.decode()
+        self.assertRegex(out, r"^drover \d+\.\d+\.\d+\n")
+        for word in ("configure arguments:", "default config:", "libev ", "hiredis ",
+                     "http-parser ", "lz4 ", "OpenSSL ", "systemd:"):
+            self.assertIn(word, out)
 
     def test_unreachable_socket_exit_3(self):
         missing = os.path.join(self.d.ctl_tmp, "missing.sock")
