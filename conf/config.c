@@ -27,6 +27,7 @@
 #include "common/cidr.h"
 #include "common/log.h"
 #include "conf/config.h"
+#include "conf/secrets.h"
 #include "supervisor/shm.h"
 
 /* Enums are written through an int pointer by the table. */
@@ -104,6 +105,7 @@ static const struct key keys[] = {
 	{ "server", "backlog", K_INT, O(backlog), 1, 65535, NULL, 0 },
 	{ "server", "user", K_STR, O(user), 0, 0, NULL, 0 },
 	{ "server", "group", K_STR, O(group), 0, 0, NULL, 0 },
+	{ "server", "allow_root", K_BOOL, O(allow_root), 0, 0, NULL, 0 },
 	{ "server", "pidfile", K_STR, O(pidfile), 0, 0, NULL, 0 },
 	{ "server", "graceful_timeout", K_DUR, O(graceful_timeout_ms), 0, DUR_MAX, NULL, 0 },
 	{ "server", "timeout", K_DUR, O(timeout_ms), 1, DUR_MAX, NULL, 0 },
@@ -133,6 +135,8 @@ static const struct key keys[] = {
 	{ "app", "pass_env", K_STR, O(pass_env), 0, 0, NULL, F_KEEPEMPTY },
 	{ "app", "extensions", K_STR, O(extensions), 0, 0, NULL, F_NONEMPTY | F_SUFFIXES },
 	{ "app", "deny", K_STR, O(deny), 0, 0, NULL, F_PREFIXES },
+	{ "app", "user", K_STR, O(app_user), 0, 0, NULL, 0 },
+	{ "app", "group", K_STR, O(app_group), 0, 0, NULL, 0 },
 
 	{ "session", "enabled", K_BOOL, O(session_enabled), 0, 0, NULL, 0 },
 	{ "session", "cookie_name", K_STR, O(cookie_name), 0, 0, NULL, F_NONEMPTY },
@@ -1212,13 +1216,18 @@ config_validate(const struct config *c, char *err, size_t errlen)
 		}
 	}
 
-	if (nonempty(c->user) && getpwnam(c->user) == NULL) {
-		verr(c, err, errlen, "[server] user: no such user '%s'", c->user);
-		return -1;
-	}
-	if (nonempty(c->group) && getgrnam(c->group) == NULL) {
-		verr(c, err, errlen, "[server] group: no such group '%s'", c->group);
-		return -1;
+	const struct { const char *name, *key; bool group; } ids[] = {
+		{ c->user, "[server] user", false }, { c->group, "[server] group", true },
+		{ c->app_user, "[app] user", false }, { c->app_group, "[app] group", true },
+	};
+	for (size_t i = 0; i < sizeof ids / sizeof ids[0]; i++) {
+		if (!nonempty(ids[i].name))
+			continue;
+		if (ids[i].group ? getgrnam(ids[i].name) == NULL : getpwnam(ids[i].name) == NULL) {
+			verr(c, err, errlen, "%s: no such %s '%s'", ids[i].key,
+			    ids[i].group ? "group" : "user", ids[i].name);
+			return -1;
+		}
 	}
 	if (nonempty(c->socket_owner)) {
 		char user[256];
@@ -1258,7 +1267,7 @@ config_build(struct config *c, const struct cli *cli, char *err, size_t errlen)
 		goto fail;
 
 	for (size_t i = 0; i < sizeof env_keys / sizeof env_keys[0]; i++) {
-		const char *v = getenv(env_keys[i].var);
+		const char *v = secrets_get(env_keys[i].var);
 		/* An empty variable counts as unset, as most tools treat it. */
 		if (v == NULL || *v == '\0')
 			continue;

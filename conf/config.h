@@ -36,6 +36,7 @@ struct config {
 	int workers;
 	int backlog;
 	char *user, *group, *pidfile;
+	bool allow_root;          /* apps may run as uid 0 */
 	int64_t graceful_timeout_ms, timeout_ms;
 	int64_t max_requests, max_requests_jitter;
 	int64_t keepalive_timeout_ms, header_timeout_ms;
@@ -58,6 +59,7 @@ struct config {
 	char *pass_env;           /* space-separated names */
 	char *extensions;         /* fastcgi root: space-separated script suffixes */
 	char *deny;               /* space-separated path prefixes answered 404 */
+	char *app_user, *app_group; /* apps under their own identity (root only) */
 
 	/* [session] */
 	bool session_enabled;

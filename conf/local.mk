@@ -1,2 +1,2 @@
-libdrover_a_SOURCES += conf/config.c conf/config.h conf/cli.c
+libdrover_a_SOURCES += conf/config.c conf/config.h conf/cli.c conf/secrets.c conf/secrets.h
 EXTRA_DIST += conf/drover.ini

@@ -147,6 +147,7 @@ spawn_worker(struct arbiter *a, const char *reason)
 		};
 		memcpy(ctx.close_fds, a->close_fds, sizeof ctx.close_fds);
 		ctx.nclose_fds = a->nclose_fds;
+		ctx.privs = &a->privs;
 		drop_supervisor_watchers();
 		worker_main(&ctx);
 	}
@@ -445,7 +446,13 @@ arbiter_reload(struct arbiter *a, char *errout, size_t errlen)
 	}
 	char err[CONFIG_ERR_MAX] = "out of memory";
 	struct config *next = calloc(1, sizeof *next);
-	if (next == NULL || config_build(next, a->cli, err, sizeof err) < 0) {
+	struct privs privs;
+	bool built = next != NULL && config_build(next, a->cli, err, sizeof err) == 0;
+	if (built && privs_resolve(next, &privs, err, sizeof err) < 0) {
+		config_free(next);
+		built = false;
+	}
+	if (!built) {
 		char q[CONFIG_ERR_MAX + 8];
 		log_error("reload", "result=rejected error=%s note=\"keeping the running config\"",
 		    log_quote(q, sizeof q, err, strlen(err)));
@@ -464,6 +471,7 @@ arbiter_reload(struct arbiter *a, char *errout, size_t errlen)
 		a->prev_generation = a->generation;
 	}
 	a->cfg = next;
+	a->privs = privs;
 	a->generation++;
 	a->failed_generation = 0;
 	a->fail_streak = 0;
@@ -507,11 +515,32 @@ arbiter_stop(struct arbiter *a, bool fast)
 	}
 }
 
+/*
+ * Workers reopen the log files themselves on USR1, under their own
+ * identity: files this supervisor created as root are handed to them.
+ */
+static void
+give_logs_to_workers(struct arbiter *a)
+{
+	const struct identity *id = &a->privs.worker;
+	if (!id->set || geteuid() != 0)
+		return;
+	const char *paths[] = { a->cfg->error_log, a->cfg->access_log };
+	for (size_t i = 0; i < sizeof paths / sizeof paths[0]; i++) {
+		const char *p = paths[i];
+		if (p == NULL || strcmp(p, "-") == 0 || strcmp(p, "off") == 0)
+			continue;
+		if (chown(p, id->uid, id->gid) < 0 && errno != ENOENT)
+			log_warn("log", "file=%s error=\"chown: %s\"", p, strerror(errno));
+	}
+}
+
 void
 arbiter_reopen_logs(struct arbiter *a)
 {
 	if (log_open(a->cfg->error_log, a->cfg->access_log) < 0)
 		log_error("log", "error=\"reopen: %s\"", strerror(errno));
+	give_logs_to_workers(a);
 	/* Workers hold their own fds to the log files. */
 	for (int i = 0; i < SHM_MAX_WORKERS; i++)
 		if (a->w[i].pid > 0)
@@ -536,11 +565,12 @@ on_signal(struct ev_loop *loop, ev_signal *w, int revents)
 }
 
 void
-arbiter_init(struct arbiter *a, struct config *cfg, const struct cli *cli,
-    struct listener_set *ls, struct shm_region *shm)
+arbiter_init(struct arbiter *a, struct config *cfg, const struct privs *privs,
+    const struct cli *cli, struct listener_set *ls, struct shm_region *shm)
 {
 	memset(a, 0, sizeof *a);
 	a->cfg = cfg;
+	a->privs = *privs;
 	a->cli = cli;
 	a->listeners = ls;
 	a->shm = shm;
@@ -560,6 +590,7 @@ arbiter_run(struct arbiter *a, struct ev_loop *loop)
 	signal(SIGPIPE, SIG_IGN);
 	ev_child_init(&sup_cw, on_child, 0, 0);
 	ev_child_start(loop, &sup_cw);
+	give_logs_to_workers(a);
 	ev_timer tw;
 	ev_timer_init(&tw, on_tick, 0, TICK_SECONDS);
 	ev_timer_start(loop, &tw);

@@ -15,6 +15,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "common/privs.h"
 #include "conf/config.h"
 #include "supervisor/listeners.h"
 #include "supervisor/shm.h"
@@ -35,6 +36,7 @@ struct wproc {
 
 struct arbiter {
 	struct config *cfg;             /* current */
+	struct privs privs;             /* resolved from cfg */
 	struct config *prev_cfg;        /* the one a failed rollout returns to */
 	const struct cli *cli;
 	struct listener_set *listeners;
@@ -55,8 +57,8 @@ struct arbiter {
 	void (*on_upgrade)(struct arbiter *);  /* USR2 */
 };
 
-void arbiter_init(struct arbiter *a, struct config *cfg, const struct cli *cli,
-    struct listener_set *ls, struct shm_region *shm);
+void arbiter_init(struct arbiter *a, struct config *cfg, const struct privs *privs,
+    const struct cli *cli, struct listener_set *ls, struct shm_region *shm);
 /* Runs until every worker is gone after a stop. Returns the exit code. */
 int arbiter_run(struct arbiter *a, struct ev_loop *loop);
 

@@ -6,7 +6,6 @@
 #include "config.h"
 
 #include <errno.h>
-#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -195,6 +194,24 @@ handle(void *arg, char *req, size_t len, bool overflow, struct buf *out)
 	execute(arg, req, out);
 }
 
+/*
+ * Only root and the supervisor's own uid may give commands. The socket is
+ * 0600 and owned by that uid already; this holds even if someone widens
+ * its mode or passes a connected descriptor on.
+ */
+static bool
+peer_allowed(int fd)
+{
+	struct ucred cr;
+	socklen_t len = sizeof cr;
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &len) < 0)
+		return false;
+	if (cr.uid == 0 || cr.uid == geteuid())
+		return true;
+	log_warn("control", "result=refused peer_uid=%d peer_pid=%d", (int)cr.uid, (int)cr.pid);
+	return false;
+}
+
 /* An inherited socket is reused only if it is bound to the configured path. */
 static bool
 bound_to(int fd, const char *path)
@@ -225,18 +242,6 @@ create_socket(struct control *c, const char *path, char *err, size_t errlen)
 	if (chmod(path, 0600) < 0) {
 		snprintf(err, errlen, "control_socket %s: chmod: %s", path, strerror(errno));
 		goto fail;
-	}
-	const struct config *cfg = c->arb->cfg;
-	if (geteuid() == 0 && cfg->user != NULL) {
-		struct passwd *pw = getpwnam(cfg->user);
-		if (pw == NULL) {
-			snprintf(err, errlen, "control_socket %s: no user %s", path, cfg->user);
-			goto fail;
-		}
-		if (lchown(path, pw->pw_uid, pw->pw_gid) < 0) {
-			snprintf(err, errlen, "control_socket %s: chown: %s", path, strerror(errno));
-			goto fail;
-		}
 	}
 	return 0;
 fail:
@@ -283,6 +288,7 @@ control_start(struct control *c, struct arbiter *arb, struct ev_loop *loop, char
 	c->os.max_conns = CTL_MAX_CONNS;
 	c->os.out_max = CTL_OUT_MAX;
 	c->os.complete = line_complete;
+	c->os.allow = peer_allowed;
 	c->os.handle = handle;
 	c->os.arg = c;
 	oneshot_start(&c->os, loop, c->fd);

@@ -2,8 +2,10 @@
  * control: the supervisor's control socket ([admin] control_socket), the
  * server side of droverctl.
  *
- * A unix stream socket, mode 0600, created before privileges are dropped
- * and handed to the service user. One command per connection, one line:
+ * A unix stream socket, mode 0600, owned by the supervisor's own uid (root
+ * when started as root, never the workers' or apps' user); a peer whose
+ * SO_PEERCRED uid is neither root nor that uid is refused. One command per
+ * connection, one line:
  *
  *   status | status table | reload | scale N | stop | stop fast |
  *   reopen-logs | metrics

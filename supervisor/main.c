@@ -1,15 +1,15 @@
 /*
  * drover: entry point of the supervisor.
  *
- * Builds the config, binds, creates the shared region, drops privileges and
- * hands over to the arbiter. Everything that can fail here fails before a
+ * Builds the config, binds, creates the shared region and hands over to
+ * the arbiter. It keeps the identity it was started with (workers and apps
+ * drop theirs, see common/privs.h), so its control socket and pidfile stay
+ * out of the apps' reach. Everything that can fail here fails before a
  * single worker starts, so a bad config never half-starts.
  */
 #include "config.h"
 
 #include <errno.h>
-#include <grp.h>
-#include <pwd.h>
 #include <signal.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
@@ -22,7 +22,9 @@
 
 #include "cache/lru.h"
 #include "common/log.h"
+#include "common/privs.h"
 #include "conf/config.h"
+#include "conf/secrets.h"
 #include "supervisor/admin.h"
 #include "supervisor/arbiter.h"
 #include "supervisor/control.h"
@@ -54,49 +56,48 @@ write_pidfile(const char *path)
 	return 0;
 }
 
+/*
+ * Started as root, workers run as the [server] user (nobody when none is
+ * set): they must be able to reach the app, or every request would fail.
+ */
 static int
-drop_privileges(const struct config *c)
+check_app_access(const struct config *c, const struct privs *p, char *err, size_t errlen)
 {
-	/*
-	 * The packaged unit grants CAP_NET_BIND_SERVICE as an ambient capability
-	 * so the supervisor can bind port 80 as its user. Everything is bound by
-	 * now; clearing the ambient set keeps workers' apps (every CGI script,
-	 * every FastCGI process) from inheriting it across exec. EINVAL: a kernel
-	 * without ambient capabilities, so there is nothing to clear.
-	 */
+	if (!p->worker.set || p->app.set)
+		return 0;
+	const char *path = c->app_type == APP_CGI ? (c->script ? c->script : c->root) : NULL;
+	if (path == NULL || privs_can_access(p, path, X_OK))
+		return 0;
+	snprintf(err, errlen, "drover: %s is not reachable by user %s, which the workers run as%s; "
+	    "set [server] user to one that can reach it, or [server] allow_root = true",
+	    path, p->worker.name, p->defaulted ? " (started as root with no [server] user)" : "");
+	return -1;
+}
+
+/*
+ * The packaged unit grants CAP_NET_BIND_SERVICE as an ambient capability
+ * so the supervisor can bind port 80 as its user. Everything is bound by
+ * now; clearing the ambient set keeps workers' apps (every CGI script,
+ * every FastCGI process) from inheriting it across exec. EINVAL: a kernel
+ * without ambient capabilities, so there is nothing to clear.
+ */
+static int
+clear_ambient_caps(void)
+{
 	if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0 && errno != EINVAL)
 		return -1;
-	if (c->user == NULL && c->group == NULL)
-		return 0;
-	if (geteuid() != 0) {
-		log_warn("startup", "note=\"user/group ignored: not started as root\"");
-		return 0;
-	}
-	gid_t gid = 0;
-	uid_t uid = 0;
-	struct passwd *pw = NULL;
-	if (c->user) {
-		pw = getpwnam(c->user);
-		if (pw == NULL)
-			return -1;
-		uid = pw->pw_uid;
-		gid = pw->pw_gid;
-	}
-	if (c->group) {
-		struct group *gr = getgrnam(c->group);
-		if (gr == NULL)
-			return -1;
-		gid = gr->gr_gid;
-	}
-	if (setgid(gid) < 0)
-		return -1;
-	if (pw ? initgroups(pw->pw_name, gid) < 0 : setgroups(0, NULL) < 0)
-		return -1;
-	if (c->user && setuid(uid) < 0)
-		return -1;
-	if (c->user && setuid(0) == 0)   /* must not be able to get root back */
-		return -1;
 	return 0;
+}
+
+static void
+warn_privileges(const struct config *c, const struct privs *p)
+{
+	if (p->defaulted)
+		log_warn("startup", "note=\"started as root with no [server] user: workers and apps run as nobody; set [server] user\"");
+	else if (geteuid() != 0 && (c->user || c->group || c->app_user || c->app_group))
+		log_warn("startup", "note=\"[server]/[app] user and group ignored: not started as root\"");
+	if (p->apps_as_root && geteuid() == 0)
+		log_warn("startup", "note=\"apps run as root ([server] allow_root = true)\"");
 }
 
 static void
@@ -141,9 +142,23 @@ main(int argc, char **argv)
 		version_print(stdout);
 		return 0;
 	}
+	/* Before anything reads them: no core dumps, no /proc/PID/{environ,mem}
+	 * for processes of the same uid, and the secrets out of the environment. */
+	if (privs_no_dump() < 0 || secrets_take() < 0) {
+		fprintf(stderr, "drover: %s\n", strerror(errno));
+		return 1;
+	}
 	struct config *cfg = calloc(1, sizeof *cfg);
 	if (cfg == NULL || config_build(cfg, &cli, err, sizeof err) < 0) {
 		fprintf(stderr, "%s\n", cfg ? err : "drover: out of memory");
+		free(cfg);
+		return 2;
+	}
+	static struct privs privs;
+	if (privs_resolve(cfg, &privs, err, sizeof err) < 0 ||
+	    check_app_access(cfg, &privs, err, sizeof err) < 0) {
+		fprintf(stderr, "%s%s\n", strncmp(err, "drover:", 7) ? "drover: " : "", err);
+		config_free(cfg);
 		free(cfg);
 		return 2;
 	}
@@ -214,7 +229,7 @@ main(int argc, char **argv)
 		return 1;
 	}
 	struct arbiter arb;
-	arbiter_init(&arb, cfg, &cli, &ls, &shm);
+	arbiter_init(&arb, cfg, &privs, &cli, &ls, &shm);
 	if (admin_start(&admin, &arb, loop, err, sizeof err) < 0 ||
 	    control_start(&control, &arb, loop, err, sizeof err) < 0) {
 		log_error("startup", "error=\"%s\"", err);
@@ -235,12 +250,12 @@ main(int argc, char **argv)
 	notify_init(upgrade_inherited());
 	arb.on_tick = ops_tick;
 	arb.on_upgrade = upgrade_start;
-	if (drop_privileges(cfg) < 0) {
-		log_error("startup", "error=\"cannot drop privileges to user=%s group=%s: %s\"",
-		    cfg->user ? cfg->user : "-", cfg->group ? cfg->group : "-", strerror(errno));
+	if (clear_ambient_caps() < 0) {
+		log_error("startup", "error=\"cannot clear ambient capabilities: %s\"", strerror(errno));
 		listeners_close(&ls, !upgrade_inherited());
 		return 1;
 	}
+	warn_privileges(cfg, &privs);
 	int rc = arbiter_run(&arb, loop);
 	/* After an upgrade the files are the new supervisor's. */
 	bool mine = !upgrade_handed_over();

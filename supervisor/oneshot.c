@@ -110,7 +110,7 @@ on_accept(struct ev_loop *loop, ev_io *w, int revents)
 		int fd = accept4(w->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 		if (fd < 0)
 			return;
-		if (o->nconns >= o->max_conns) {
+		if (o->nconns >= o->max_conns || (o->allow && !o->allow(fd))) {
 			close(fd);
 			continue;
 		}

@@ -30,6 +30,8 @@ struct oneshot {
 	/* Fills out with the reply; overflow: the request passed req_max. */
 	void (*handle)(void *arg, char *req, size_t len, bool overflow, struct buf *out);
 	void *arg;
+	/* Optional: false closes a new connection unanswered (peer checks). */
+	bool (*allow)(int fd);
 	int nconns;
 };
 

@@ -23,6 +23,7 @@
 
 #include "cache/lru.h"
 #include "common/log.h"
+#include "conf/secrets.h"
 #include "common/util.h"
 #include "supervisor/arbiter.h"
 #include "supervisor/notify.h"
@@ -462,7 +463,7 @@ upgrade_start(struct arbiter *a)
 	}
 
 	/* The descriptors to hand over, and the variable that names them. */
-	int pass[MAX_INHERITED + 4];
+	int pass[MAX_INHERITED + 5];
 	size_t npass = 0;
 	char val[1024], unl[512] = "";
 	size_t off = 0, uoff = 0;
@@ -488,6 +489,17 @@ upgrade_start(struct arbiter *a)
 	}
 	off = add_fd(val, sizeof val, off, ";ready=", p[1]);
 	pass[npass++] = p[1];
+	/* The secrets go in a sealed memfd, never in the environment. */
+	int sfd = secrets_export();
+	if (sfd < 0) {
+		log_error("upgrade", "result=failed reason=\"secrets: %s\"", strerror(errno));
+		close(p[0]);
+		close(p[1]);
+		return;
+	}
+	pass[npass++] = sfd;
+	char sfdvar[64];
+	snprintf(sfdvar, sizeof sfdvar, "%s=%d", SECRETS_FD_ENV, sfd);
 	if (off >= sizeof val) {
 		log_error("upgrade", "result=failed reason=\"too many descriptors\"");
 		close(p[0]);
@@ -499,7 +511,7 @@ upgrade_start(struct arbiter *a)
 	size_t nenv = 0;
 	while (environ[nenv])
 		nenv++;
-	char **envp = calloc(nenv + 2, sizeof *envp);
+	char **envp = calloc(nenv + 3, sizeof *envp);
 	char *var = malloc(strlen(UPGRADE_ENV) + 1 + off + 1);
 	if (envp == NULL || var == NULL) {
 		log_error("upgrade", "result=failed reason=\"out of memory\"");
@@ -507,6 +519,7 @@ upgrade_start(struct arbiter *a)
 		free(var);
 		close(p[0]);
 		close(p[1]);
+		close(sfd);
 		return;
 	}
 	sprintf(var, "%s=%s", UPGRADE_ENV, val);
@@ -515,6 +528,7 @@ upgrade_start(struct arbiter *a)
 		if (strncmp(environ[i], UPGRADE_ENV "=", sizeof UPGRADE_ENV) != 0)
 			envp[k++] = environ[i];
 	envp[k++] = var;
+	envp[k++] = sfdvar;
 	envp[k] = NULL;
 
 	pid_t pid = fork();
@@ -524,6 +538,7 @@ upgrade_start(struct arbiter *a)
 		free(var);
 		close(p[0]);
 		close(p[1]);
+		close(sfd);
 		return;
 	}
 	if (pid == 0) {
@@ -546,6 +561,7 @@ upgrade_start(struct arbiter *a)
 	free(envp);
 	free(var);
 	close(p[1]);
+	close(sfd);
 	up.child = pid;
 	up.pipe_rd = p[0];
 	up.phase = UP_STARTING;

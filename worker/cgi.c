@@ -1,6 +1,6 @@
 /*
  * cgi: the CGI adapter (RFC 3875). One child per request, started with
- * posix_spawn in its own process group, stdin fed from the buffered body,
+ * worker/spawn.c in its own process group, stdin fed from the buffered body,
  * stdout streamed through the shared app-response path, stderr to the error
  * log line by line with the script's name.
  *
@@ -12,7 +12,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
-#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,6 +26,7 @@
 #include "worker/conn.h"
 #include "worker/errlog.h"
 #include "worker/request.h"
+#include "worker/spawn.h"
 
 #define CGI_READ 65536
 
@@ -201,13 +201,6 @@ cgi_start(struct request *req)
 		varlist_free(&vars);
 		return 503;
 	}
-	posix_spawn_file_actions_t fa;
-	posix_spawnattr_t attr;
-	posix_spawn_file_actions_init(&fa);
-	posix_spawnattr_init(&attr);
-	posix_spawn_file_actions_adddup2(&fa, pin[0], 0);
-	posix_spawn_file_actions_adddup2(&fa, pout[1], 1);
-	posix_spawn_file_actions_adddup2(&fa, perr[1], 2);
 	/* RFC 3875 §7.2: the current directory is the script's, unless configured. */
 	char dir[4096];
 	if (cfg->working_dir) {
@@ -220,20 +213,14 @@ cgi_start(struct request *req)
 		else
 			snprintf(dir, sizeof dir, "/");
 	}
-	posix_spawn_file_actions_addchdir_np(&fa, dir);
-	sigset_t none, all;
-	sigemptyset(&none);
-	sigfillset(&all);
-	posix_spawnattr_setsigmask(&attr, &none);
-	posix_spawnattr_setsigdefault(&attr, &all);
-	posix_spawnattr_setpgroup(&attr, 0);
-	posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF |
-	    POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_USEVFORK);
 	char *argv[] = { t.filename, NULL };
-	pid_t pid;
-	int err = posix_spawn(&pid, t.filename, &fa, &attr, argv, varlist_env(&vars));
-	posix_spawn_file_actions_destroy(&fa);
-	posix_spawnattr_destroy(&attr);
+	/* SIGKILL if the worker dies: a script must not outlive its request. */
+	const struct spawn_spec spec = {
+		.path = t.filename, .argv = argv, .envp = varlist_env(&vars),
+		.fd = { pin[0], pout[1], perr[1] }, .dir = dir, .death_signal = SIGKILL,
+	};
+	pid_t pid = spawn_app(&spec);
+	int err = pid < 0 ? errno : 0;
 	varlist_free(&vars);
 	close(pin[0]);
 	close(pout[1]);

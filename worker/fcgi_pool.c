@@ -4,9 +4,9 @@
  * A spawned app's listening socket lives in a private directory (mkdtemp,
  * mode 0700) and stays open in the worker for the life of the slot, so a
  * replacement process inherits the same socket and a connect made while it
- * starts simply waits in the backlog. Processes are forked rather than
- * posix_spawned because the child must set its parent-death signal; that
- * happens at start and on replacement, never per request. The worker runs
+ * starts simply waits in the backlog. Processes are started by
+ * worker/spawn.c with a parent-death signal, at start and on replacement,
+ * never per request. The worker runs
  * libev's default loop, so exits are collected by ev_child; waitpid is used
  * directly only in fcgi_pool_shutdown, once the loop has stopped.
  */
@@ -32,6 +32,7 @@
 #include "conf/config.h"
 #include "supervisor/listeners.h"
 #include "worker/fcgi_pool.h"
+#include "worker/spawn.h"
 
 #define BACKOFF_FIRST_MS 100
 #define BACKOFF_MAX_MS 5000
@@ -53,6 +54,7 @@ static struct {
 	char name[256];
 	/* spawned */
 	char *cmdbuf;
+	char exe[4096];             /* argv[0] found in PATH once */
 	char *argv[MAX_ARGS + 1];
 	char *envp[MAX_ENV + 1];
 	size_t nenv;
@@ -162,33 +164,6 @@ on_child(struct ev_loop *loop, ev_child *w, int revents)
 	ev_timer_start(loop, &s->respawn);
 }
 
-/* Between fork and exec: only plain system calls. */
-static void __attribute__((noreturn))
-child_exec(struct fcgi_slot *s, pid_t parent, int devnull, int err_w)
-{
-	setpgid(0, 0);
-	if (prctl(PR_SET_PDEATHSIG, SIGTERM) < 0 || getppid() != parent)
-		_exit(127);
-	struct sigaction sa;
-	memset(&sa, 0, sizeof sa);
-	sa.sa_handler = SIG_DFL;
-	for (int sig = 1; sig < NSIG; sig++)
-		if (sig != SIGKILL && sig != SIGSTOP)
-			(void)sigaction(sig, &sa, NULL);
-	sigset_t none;
-	sigemptyset(&none);
-	sigprocmask(SIG_SETMASK, &none, NULL);
-	if (dup2(s->listen_fd, 0) < 0 || dup2(devnull, 1) < 0 || dup2(err_w, 2) < 0)
-		_exit(127);
-	if (pool.cfg->working_dir && *pool.cfg->working_dir && chdir(pool.cfg->working_dir) < 0) {
-		dprintf(2, "drover: chdir %s: %s\n", pool.cfg->working_dir, strerror(errno));
-		_exit(127);
-	}
-	execvpe(pool.argv[0], pool.argv, pool.envp);
-	dprintf(2, "drover: exec %s: %s\n", pool.argv[0], strerror(errno));
-	_exit(127);
-}
-
 static void
 spawn(struct fcgi_slot *s)
 {
@@ -204,19 +179,21 @@ spawn(struct fcgi_slot *s)
 		close(errp[1]);
 		goto retry;
 	}
-	pid_t parent = getpid();
-	pid_t pid = fork();
-	if (pid == 0)
-		child_exec(s, parent, devnull, errp[1]);
+	const struct spawn_spec spec = {
+		.path = pool.exe, .argv = pool.argv, .envp = pool.envp,
+		.fd = { s->listen_fd, devnull, errp[1] },
+		.dir = pool.cfg->working_dir && *pool.cfg->working_dir ? pool.cfg->working_dir : NULL,
+		.death_signal = SIGTERM,
+	};
+	pid_t pid = spawn_app(&spec);
+	int err = errno;
 	close(devnull);
 	close(errp[1]);
 	if (pid < 0) {
-		log_error("fastcgi", "app=%s error=\"fork: %s\"", pool.name, strerror(errno));
+		log_error("fastcgi", "app=%s error=\"spawn: %s\"", pool.name, strerror(err));
 		close(errp[0]);
 		goto retry;
 	}
-	/* The child's group exists once it ran setpgid; doing it here too closes the race. */
-	(void)setpgid(pid, pid);
 	close_err(s);
 	s->pid = pid;
 	s->served = 0;
@@ -288,6 +265,10 @@ build_command(const struct config *cfg)
 	pool.argv[argc] = NULL;
 	if (argc == 0)
 		return -1;
+	if (spawn_find(pool.argv[0], pool.exe, sizeof pool.exe) < 0) {
+		log_error("fastcgi", "app=%s error=\"%s: %s\"", pool.name, pool.argv[0], strerror(errno));
+		return -1;
+	}
 	/* The app's environment: pass_env names, then configured NAME=value. */
 	if (cfg->pass_env) {
 		char *names = strdup(cfg->pass_env);

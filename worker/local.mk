@@ -4,5 +4,6 @@ libdrover_a_SOURCES += worker/fcgi_record.c worker/fcgi_record.h \
 	worker/cgi.c worker/cgi.h worker/fastcgi.c worker/fastcgi.h \
 	worker/session.c worker/session.h worker/chunked.c worker/chunked.h \
 	worker/errlog.c worker/errlog.h worker/route.c worker/route.h \
-	worker/forwarded.c worker/forwarded.h worker/http_syntax.c worker/http_syntax.h
+	worker/forwarded.c worker/forwarded.h worker/http_syntax.c worker/http_syntax.h \
+	worker/spawn.c worker/spawn.h
 libdrover_a_SOURCES += worker/fcgi_pool.c worker/fcgi_pool.h

@@ -23,6 +23,7 @@
 #include "worker/conn.h"
 #include "worker/fastcgi.h"
 #include "worker/session.h"
+#include "worker/spawn.h"
 #include "worker/worker.h"
 
 #define HEARTBEAT_SECONDS 1.0
@@ -209,6 +210,12 @@ worker_main(const struct worker_ctx *ctx)
 		_exit(1);
 	for (size_t i = 0; i < ctx->nclose_fds; i++)
 		close(ctx->close_fds[i]);
+	if (privs_enter_worker(ctx->privs) < 0) {
+		log_error("worker", "state=failed id=%d reason=privileges error=\"%s\"", ctx->id,
+		    strerror(errno));
+		_exit(3);
+	}
+	spawn_set_privs(ctx->privs);
 
 	memset(&conn_env, 0, sizeof conn_env);
 	conn_env.loop = w.loop;

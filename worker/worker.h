@@ -9,6 +9,7 @@
 #ifndef DROVER_WORKER_H
 #define DROVER_WORKER_H
 
+#include "common/privs.h"
 #include "conf/config.h"
 #include "supervisor/listeners.h"
 #include "supervisor/shm.h"
@@ -20,6 +21,7 @@ struct worker_ctx {
 	int slot;                 /* index into shm->sb->slots */
 	int id;
 	int close_fds[4];         /* supervisor-only descriptors */
+	const struct privs *privs;  /* who the worker and its apps run as */
 	size_t nclose_fds;
 };
 

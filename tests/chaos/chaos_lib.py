@@ -61,14 +61,7 @@ def percentile(values, p):
 
 def script_dir(scripts):
     """A temporary CGI root holding {name: body} as executable scripts."""
-    d = tempfile.mkdtemp(prefix="drover-chaos-cgi-")
-    os.chmod(d, 0o755)
-    for name, body in scripts.items():
-        p = os.path.join(d, name)
-        with open(p, "w") as f:
-            f.write(body)
-        os.chmod(p, 0o755)
-    return d
+    return harness.script_dir(scripts, prefix="drover-chaos-cgi-")
 
 
 COUNT_RE = re.compile(r"count=(\d+) status=(\w+) version=(\d+)")

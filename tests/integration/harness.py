@@ -43,7 +43,8 @@ def wait_until(pred, timeout=10.0, step=0.05):
 class Drover:
     """One drover supervisor started for a test, stopped by pid."""
 
-    def __init__(self, args=(), workers=2, cgi=CGI_DIR, config=None, env=None, sets=()):
+    def __init__(self, args=(), workers=2, cgi=CGI_DIR, config=None, env=None, sets=(),
+                 allow_root=None, popen_kw=None):
         self.port = free_port()
         self.admin_port = free_port()
         self.tmp = tempfile.mkdtemp(prefix="drover-test-")
@@ -57,6 +58,11 @@ class Drover:
             cmd += ["--workers", str(workers)]
         if cgi:
             cmd += ["--cgi", cgi]
+        # Run as root, drover runs apps as nobody unless told otherwise; the
+        # tests' scripts write into root-only temporary directories, so
+        # they keep root unless a test is about the drop itself.
+        if allow_root or (allow_root is None and os.geteuid() == 0):
+            cmd += ["--set", "server.allow_root=true"]
         for s in sets:
             cmd += ["--set", s]
         cmd += list(args)
@@ -64,7 +70,8 @@ class Drover:
         e = dict(os.environ)
         e.update(env or {})
         self.log = open(self.log_path, "ab")
-        self.proc = subprocess.Popen(cmd, stdout=self.log, stderr=subprocess.STDOUT, env=e)
+        self.proc = subprocess.Popen(cmd, stdout=self.log, stderr=subprocess.STDOUT, env=e,
+                                     **(popen_kw or {}))
         self.pid = self.proc.pid
 
     def wait_ready(self, n=None, timeout=15.0):
@@ -163,6 +170,18 @@ def status_of(resp):
     line = resp.split(b"\r\n", 1)[0]
     parts = line.split(b" ")
     return int(parts[1]) if len(parts) > 1 and parts[1].isdigit() else None
+
+
+def script_dir(scripts, prefix="drover-cgi-"):
+    """A temporary CGI root (mode 0755) holding {name: body} as executable scripts."""
+    d = tempfile.mkdtemp(prefix=prefix)
+    os.chmod(d, 0o755)
+    for name, body in scripts.items():
+        p = os.path.join(d, name)
+        with open(p, "w") as f:
+            f.write(body)
+        os.chmod(p, 0o755)
+    return d
 
 
 # Test-only CGI scripts (slow, crashing, streaming, echoing...).
