@@ -8,6 +8,7 @@
 #ifndef DROVER_ADMIN_H
 #define DROVER_ADMIN_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include <ev.h>
@@ -30,7 +31,10 @@ void admin_stop(struct admin *ad);
 void metrics_render(struct arbiter *arb, struct buf *out);
 void status_render_json(struct arbiter *arb, struct buf *out);
 int healthz_ok(struct arbiter *arb);
-/* Whether any serving worker has Redis up, and whether any has its breaker open. */
-void redis_state(struct arbiter *arb, int *up, int *open);
+/*
+ * Whether any serving worker has Redis up, and whether any has its breaker
+ * open; returns whether a Redis url is configured at all.
+ */
+bool redis_state(struct arbiter *arb, int *up, int *open);
 
 #endif

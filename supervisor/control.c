@@ -51,10 +51,8 @@ fmt_age(char *out, size_t cap, int64_t ms)
 static const char *
 redis_summary(struct arbiter *a)
 {
-	bool configured = a->cfg->redis_url != NULL && a->cfg->redis_url[0] != '\0';
 	int up, open;
-	redis_state(a, &up, &open);
-	if (!configured)
+	if (!redis_state(a, &up, &open))
 		return "not configured";
 	if (open)
 		return up ? "up (a breaker is open)" : "down (breaker open)";

@@ -24,7 +24,7 @@ head(struct buf *o, const char *name, const char *type, const char *help)
 	buf_printf(o, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
 }
 
-void
+bool
 redis_state(struct arbiter *arb, int *up, int *open)
 {
 	*up = 0;
@@ -39,6 +39,7 @@ redis_state(struct arbiter *arb, int *up, int *open)
 		if (atomic_load(&s->breaker_open))
 			*open = 1;
 	}
+	return arb->cfg->redis_url != NULL && arb->cfg->redis_url[0] != '\0';
 }
 
 void
@@ -109,12 +110,17 @@ metrics_render(struct arbiter *arb, struct buf *o)
 	buf_printf(o, "drover_session_cache_lock_recoveries_total %llu\n", (unsigned long long)ls.lock_recoveries);
 
 	int up, open;
-	redis_state(arb, &up, &open);
-	head(o, "drover_redis_up", "gauge", "1 when a worker has a working Redis connection.");
-	buf_printf(o, "drover_redis_up %d\n", up);
-	head(o, "drover_redis_breaker_open", "gauge", "1 when a worker's Redis circuit breaker is open.");
-	buf_printf(o, "drover_redis_breaker_open %d\n", open);
-	head(o, "drover_redis_errors_total", "counter", "Redis commands that failed or timed out.");
+	bool configured = redis_state(arb, &up, &open);
+	head(o, "drover_redis_configured", "gauge", "1 when a Redis url is configured.");
+	buf_printf(o, "drover_redis_configured %d\n", configured ? 1 : 0);
+	/* Without Redis there is nothing to be up: no sample, so no alert fires. */
+	if (configured) {
+		head(o, "drover_redis_up", "gauge", "1 when a worker has a working Redis connection.");
+		buf_printf(o, "drover_redis_up %d\n", up);
+		head(o, "drover_redis_breaker_open", "gauge", "1 when a worker's Redis circuit breaker is open.");
+		buf_printf(o, "drover_redis_breaker_open %d\n", open);
+	}
+	head(o, "drover_redis_errors_total", "counter", "Redis commands sent that failed or timed out.");
 	buf_printf(o, "drover_redis_errors_total %llu\n", (unsigned long long)c.redis_errors);
 }
 
@@ -146,9 +152,9 @@ status_render_json(struct arbiter *arb, struct buf *o)
 	struct worker_counters c;
 	shm_sum_counters(arb->shm->sb, &c);
 	int up, open;
-	redis_state(arb, &up, &open);
-	buf_printf(o, "],\"redis\":{\"up\":%s,\"breaker_open\":%s}", up ? "true" : "false",
-	    open ? "true" : "false");
+	bool configured = redis_state(arb, &up, &open);
+	buf_printf(o, "],\"redis\":{\"configured\":%s,\"up\":%s,\"breaker_open\":%s}",
+	    configured ? "true" : "false", up ? "true" : "false", open ? "true" : "false");
 	buf_printf(o, ",\"cache\":{\"entries\":%llu,\"bytes\":%llu,\"max_entries\":%llu,\"max_bytes\":%llu,"
 	    "\"evictions_lru\":%llu,\"evictions_ttl\":%llu,\"hits\":%llu,\"rebuilds\":%llu,\"misses\":%llu}}\n",
 	    (unsigned long long)ls.entries, (unsigned long long)ls.bytes,

@@ -33,7 +33,11 @@ extern const double hist_bounds[HIST_BUCKETS];
  * unavailable and the app did not force it.
  */
 enum sess_lookup { SL_HIT = 0, SL_REBUILD, SL_MISS, SL_UNAVAILABLE, SL__N };
-enum sess_store { SS_OK = 0, SS_OVERSIZE, SS_CONFLICT, SS_ERROR, SS_UNAVAILABLE, SS__N };
+enum sess_store {
+	SS_OK = 0, SS_OVERSIZE, SS_CONFLICT, SS_ERROR, SS_UNAVAILABLE,
+	SS_SKIPPED_BREAKER,  /* kept in L1, not sent: breaker open or no connection */
+	SS__N
+};
 /* Their names in logs, CGI variables and metric labels. */
 extern const char *const sess_lookup_names[SL__N];
 extern const char *const sess_store_names[SS__N];

@@ -199,6 +199,11 @@ store_to_l2(const uint8_t sid[SESSION_ID_LEN], const uint8_t *env, size_t len, u
 {
 	if (S.l2 == NULL)
 		return;
+	if (!l2_usable(S.l2)) {
+		/* Not a failed command: nothing is sent. The flush sends it later. */
+		bump(&S.ctr->session_stores[SS_SKIPPED_BREAKER]);
+		return;
+	}
 	struct pending_store *ps = malloc(sizeof *ps + len);
 	if (ps == NULL)
 		return;
@@ -213,8 +218,8 @@ store_to_l2(const uint8_t sid[SESSION_ID_LEN], const uint8_t *env, size_t len, u
 static void
 delete_to_l2(const uint8_t sid[SESSION_ID_LEN])
 {
-	if (S.l2 == NULL)
-		return;
+	if (S.l2 == NULL || !l2_usable(S.l2))
+		return;   /* the tombstone stays dirty in L1 for the flush */
 	struct pending_store *ps = malloc(sizeof *ps);
 	if (ps == NULL)
 		return;

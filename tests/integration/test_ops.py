@@ -33,9 +33,11 @@ CONTRACT_METRICS = {
     "drover_session_cache_evictions_total": ("counter", [("reason", r) for r in ("lru", "ttl")]),
     "drover_session_cache_dirty_entries": ("gauge", []),
     "drover_session_cache_refused_total": ("counter", []),
-    "drover_redis_up": ("gauge", []),
-    "drover_redis_breaker_open": ("gauge", []),
+    "drover_redis_configured": ("gauge", []),
+    "drover_redis_errors_total": ("counter", []),
 }
+# Exported only when a Redis url is configured (test_sessions checks them there).
+REDIS_ONLY_METRICS = ("drover_redis_up", "drover_redis_breaker_open")
 
 
 def built_with_systemd():
@@ -144,6 +146,9 @@ class AdminEndpointTest(unittest.TestCase):
                 sample(samples, name, **{k: v})
             if typ != "histogram":
                 sample(samples, name)
+        for name in REDIS_ONLY_METRICS:
+            self.assertNotIn(name, types, "no Redis is configured")
+        self.assertEqual(sample(samples, "drover_redis_configured"), 0)
 
     def test_counters_and_histogram_move_with_traffic(self):
         _, _, before = self.metrics()

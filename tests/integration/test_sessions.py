@@ -120,6 +120,10 @@ class L1Sessions(unittest.TestCase):
         self.assertEqual(m['drover_session_stores_total{result="ok"}'], 40)
         self.assertEqual(m["drover_session_cache_entries"], 1)
         self.assertIn("event=session result=hit sid=", self.d.read_log())
+        # No Redis: nothing to be up or down, so no sample a naive alert could see.
+        self.assertEqual(m["drover_redis_configured"], 0)
+        self.assertNotIn("drover_redis_up", m)
+        self.assertNotIn("drover_redis_breaker_open", m)
 
     def test_survives_hup_and_sigkill_of_every_worker(self):
         v = Visitor(self.d.port)
@@ -457,6 +461,23 @@ class RedisSessions(unittest.TestCase):
         c = self.start(env={SECRET: "key-two"})
         v.port = c.port
         self.assertEqual(v.count()[:2], (3, "rebuild"))
+
+    def test_stores_skipped_with_the_breaker_open_are_not_redis_errors(self):
+        d = self.start(sets=["redis.breaker_failures=2", "redis.breaker_window=30"])
+        self.assertEqual(d.metrics()["drover_redis_configured"], 1)
+        v = Visitor(d.port)
+        v.count()
+        self.redis.stop()
+        wait_until(lambda: d.metrics()["drover_redis_breaker_open"] == 1, 10)
+        before = d.metrics()
+        for i in range(2, 7):
+            self.assertEqual(v.count()[:2], (i, "hit"))
+        m = d.metrics()
+        self.assertEqual(m["drover_redis_errors_total"], before["drover_redis_errors_total"],
+                         "nothing was sent, nothing failed")
+        self.assertEqual(m['drover_session_stores_total{result="skipped_breaker"}'] -
+                         before['drover_session_stores_total{result="skipped_breaker"}'], 5)
+        self.assertEqual(m['drover_session_stores_total{result="ok"}'], 6)
 
     def test_tampered_redis_value_is_rejected(self):
         a = self.start()
