@@ -74,7 +74,7 @@ struct key {
 };
 
 static const struct name_value app_types[] = {
-	{ "cgi", APP_CGI }, { "fastcgi", APP_FASTCGI }, { NULL, 0 }
+	{ "cgi", APP_CGI }, { "fastcgi", APP_FASTCGI }, { "static", APP_STATIC }, { NULL, 0 }
 };
 static const struct name_value secure_names[] = {
 	{ "auto", COOKIE_SECURE_AUTO },
@@ -137,6 +137,10 @@ static const struct key keys[] = {
 	{ "app", "deny", K_STR, O(deny), 0, 0, NULL, F_PREFIXES },
 	{ "app", "user", K_STR, O(app_user), 0, 0, NULL, 0 },
 	{ "app", "group", K_STR, O(app_group), 0, 0, NULL, 0 },
+	{ "app", "index", K_STR, O(index), 0, 0, NULL, 0 },
+	{ "app", "static_root", K_STR, O(static_root), 0, 0, NULL, 0 },
+	{ "app", "mime_types", K_STR, O(mime_types), 0, 0, NULL, 0 },
+	{ "app", "expires", K_DUR, O(expires_ms), 0, DUR_MAX, NULL, 0 },
 
 	{ "session", "enabled", K_BOOL, O(session_enabled), 0, 0, NULL, 0 },
 	{ "session", "cookie_name", K_STR, O(cookie_name), 0, 0, NULL, F_NONEMPTY },
@@ -1107,6 +1111,28 @@ nonempty(const char *s)
 	return s != NULL && *s != '\0';
 }
 
+/* key names a directory drover can search and read. */
+static int
+check_dir(const struct config *c, const char *key, const char *dir, char *err, size_t errlen)
+{
+	struct stat st;
+
+	if (stat(dir, &st) != 0) {
+		verr(c, err, errlen, "[app] %s: %s: %s", key, dir, strerror(errno));
+		return -1;
+	}
+	if (!S_ISDIR(st.st_mode)) {
+		verr(c, err, errlen, "[app] %s: %s is not a directory%s", key, dir,
+		    strcmp(key, "root") == 0 ? " (use [app] script for a single script)" : "");
+		return -1;
+	}
+	if (access(dir, R_OK | X_OK) != 0) {
+		verr(c, err, errlen, "[app] %s: %s: %s", key, dir, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
 int
 config_validate(const struct config *c, char *err, size_t errlen)
 {
@@ -1124,7 +1150,14 @@ config_validate(const struct config *c, char *err, size_t errlen)
 		}
 	}
 
-	if (c->app_type == APP_CGI) {
+	if (c->app_type == APP_STATIC) {
+		if (!nonempty(c->root)) {
+			verr(c, err, errlen, "[app] type = static needs a root");
+			return -1;
+		}
+		if (check_dir(c, "root", c->root, err, errlen) != 0)
+			return -1;
+	} else if (c->app_type == APP_CGI) {
 		if (nonempty(c->root) && nonempty(c->script)) {
 			verr(c, err, errlen, "[app] root and script are both set; "
 			    "a CGI app uses one or the other");
@@ -1136,21 +1169,8 @@ config_validate(const struct config *c, char *err, size_t errlen)
 			return -1;
 		}
 		if (nonempty(c->root)) {
-			if (stat(c->root, &st) != 0) {
-				verr(c, err, errlen, "[app] root: %s: %s", c->root,
-				    strerror(errno));
+			if (check_dir(c, "root", c->root, err, errlen) != 0)
 				return -1;
-			}
-			if (!S_ISDIR(st.st_mode)) {
-				verr(c, err, errlen, "[app] root: %s is not a directory "
-				    "(use [app] script for a single script)", c->root);
-				return -1;
-			}
-			if (access(c->root, R_OK | X_OK) != 0) {
-				verr(c, err, errlen, "[app] root: %s: %s", c->root,
-				    strerror(errno));
-				return -1;
-			}
 		} else {
 			if (stat(c->script, &st) != 0) {
 				verr(c, err, errlen, "[app] script: %s: %s", c->script,
@@ -1179,6 +1199,13 @@ config_validate(const struct config *c, char *err, size_t errlen)
 			    "pass --fastcgi COMMAND|ADDR or set [app] command or address");
 			return -1;
 		}
+	}
+
+	if (nonempty(c->static_root) && check_dir(c, "static_root", c->static_root, err, errlen) != 0)
+		return -1;
+	if (nonempty(c->mime_types) && access(c->mime_types, R_OK) != 0) {
+		verr(c, err, errlen, "[app] mime_types: %s: %s", c->mime_types, strerror(errno));
+		return -1;
 	}
 
 	if (c->max_value_bytes > c->max_bytes) {

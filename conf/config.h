@@ -15,7 +15,7 @@
 
 #define CONFIG_ERR_MAX 512
 
-enum app_type { APP_CGI = 0, APP_FASTCGI };
+enum app_type { APP_CGI = 0, APP_FASTCGI, APP_STATIC };
 enum cookie_secure { COOKIE_SECURE_AUTO = 0, COOKIE_SECURE_ON, COOKIE_SECURE_OFF };
 /* Which header a trusted proxy speaks: X-Forwarded-For/-Proto, or RFC 7239 Forwarded. */
 enum forwarded_header { FORWARDED_X = 0, FORWARDED_RFC7239 };
@@ -60,6 +60,10 @@ struct config {
 	char *extensions;         /* fastcgi root: space-separated script suffixes */
 	char *deny;               /* space-separated path prefixes answered 404 */
 	char *app_user, *app_group; /* apps under their own identity (root only) */
+	char *index;              /* space-separated names; NULL: the type's default */
+	char *static_root;        /* NULL: root */
+	char *mime_types;         /* extra mime.types file, read after /etc/mime.types */
+	int64_t expires_ms;       /* static files: Cache-Control max-age; 0: none */
 
 	/* [session] */
 	bool session_enabled;

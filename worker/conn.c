@@ -32,6 +32,7 @@
 #include "worker/forwarded.h"
 #include "worker/http_syntax.h"
 #include "worker/request.h"
+#include "worker/site.h"
 
 #define READ_CHUNK 16384
 #define OUT_HIGH (256 * 1024)
@@ -100,6 +101,8 @@ static void arm_timer(struct conn *c, int64_t ms);
 const struct config *conn_config(const struct conn *c) { return conn_env.cfg; }
 const struct conn_peer *conn_peer(const struct conn *c) { return &c->peer; }
 struct ev_loop *conn_loop(const struct conn *c) { return conn_env.loop; }
+int conn_fd(const struct conn *c) { return c->fd; }
+size_t conn_output_pending(const struct conn *c) { return buf_used(&c->out); }
 
 int64_t
 mono_us(void)
@@ -803,6 +806,8 @@ static void
 dispatch(struct request *req)
 {
 	req->app = conn_env.app;
+	if (site_dispatch(req))
+		return;     /* a file, a redirect or a refusal: no app, no session */
 	session_begin(req, start_app);
 }
 

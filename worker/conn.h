@@ -11,6 +11,7 @@
 #define DROVER_CONN_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include <ev.h>
@@ -54,6 +55,10 @@ void conn_close_all(void);
 const struct config *conn_config(const struct conn *c);
 const struct conn_peer *conn_peer(const struct conn *c);
 struct ev_loop *conn_loop(const struct conn *c);
+/* For static.c, which sends file bytes straight to the socket once the
+ * connection's own buffered output is out. */
+int conn_fd(const struct conn *c);
+size_t conn_output_pending(const struct conn *c);
 
 /* Response writer hooks (response.c). */
 int conn_write(struct conn *c, const void *data, size_t len);

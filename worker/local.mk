@@ -7,3 +7,5 @@ libdrover_a_SOURCES += worker/fcgi_record.c worker/fcgi_record.h \
 	worker/forwarded.c worker/forwarded.h worker/http_syntax.c worker/http_syntax.h \
 	worker/spawn.c worker/spawn.h
 libdrover_a_SOURCES += worker/fcgi_pool.c worker/fcgi_pool.h
+libdrover_a_SOURCES += worker/site.c worker/site.h worker/static.c worker/static.h \
+	worker/mime.c worker/mime.h

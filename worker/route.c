@@ -84,22 +84,40 @@ under_root(const char *real_root, const char *real_file)
 	return strncmp(real_root, real_file, n) == 0 && (real_file[n] == '/' || real_file[n] == '\0');
 }
 
-/* The root's real path; a worker's root rarely changes, so it is kept. */
+/* A root's real path. A worker's roots rarely change (an app's root and
+ * its static_root), so the last two are kept. */
 static const char *
 real_root_of(const char *root)
 {
-	static char for_root[PATH_MAX], real[PATH_MAX];
-	if (strcmp(for_root, root) != 0) {
-		if (strlen(root) >= sizeof for_root || realpath(root, real) == NULL)
-			return NULL;
-		snprintf(for_root, sizeof for_root, "%s", root);
+	static char for_root[2][PATH_MAX], real[2][PATH_MAX];
+	static int last;
+	for (int i = 0; i < 2; i++)
+		if (strcmp(for_root[i], root) == 0)
+			return real[i];
+	int i = last = !last;
+	if (strlen(root) >= sizeof for_root[i] || realpath(root, real[i]) == NULL) {
+		for_root[i][0] = '\0';
+		return NULL;
 	}
-	return real;
+	snprintf(for_root[i], sizeof for_root[i], "%s", root);
+	return real[i];
+}
+
+const char *
+route_index_names(const struct config *cfg)
+{
+	if (cfg->index)
+		return cfg->index;
+	switch (cfg->app_type) {
+	case APP_FASTCGI: return "index.php index.html";
+	case APP_CGI: return "index.cgi index.html";
+	default: return "index.html";
+	}
 }
 
 /* Decides what the regular file at cand (URL prefix script, rest info) is. */
 static int
-classify(const struct config *cfg, const char *real_root, const char *cand,
+classify(const struct config *cfg, enum app_type type, const char *real_root, const char *cand,
     const char *script, size_t slen, const char *info, struct route *r)
 {
 	char real[PATH_MAX];
@@ -108,10 +126,12 @@ classify(const struct config *cfg, const char *real_root, const char *cand,
 	if (!under_root(real_root, real))
 		return 403;
 	bool is_script;
-	if (cfg->app_type == APP_CGI)
+	if (type == APP_CGI)
 		is_script = access(real, X_OK) == 0;
-	else
+	else if (type == APP_FASTCGI)
 		is_script = route_has_suffix(cand, cfg->extensions);
+	else
+		is_script = false;
 	/* Trailing path after a file that is not a script names nothing. */
 	if (!is_script && info[0] != '\0')
 		return 404;
@@ -125,11 +145,38 @@ classify(const struct config *cfg, const char *real_root, const char *cand,
 	return 0;
 }
 
+/* A directory path with its slash: the first index file that exists. */
+static int
+find_index(const struct config *cfg, enum app_type type, const char *real_root, char *cand,
+    size_t clen, const char *norm, struct route *r)
+{
+	char script[4096];
+	const char *names = route_index_names(cfg);
+	for (const char *s = names; *s; ) {
+		s += strspn(s, " \t");
+		size_t n = strcspn(s, " \t");
+		if (n == 0)
+			break;
+		if (clen + n >= PATH_MAX || strlen(norm) + n >= sizeof script)
+			return 414;
+		memcpy(cand + clen, s, n);
+		cand[clen + n] = '\0';
+		struct stat sb;
+		if (stat(cand, &sb) == 0 && S_ISREG(sb.st_mode)) {
+			int slen = snprintf(script, sizeof script, "%s%.*s", norm, (int)n, s);
+			return classify(cfg, type, real_root, cand, script, (size_t)slen, "", r);
+		}
+		s += n;
+	}
+	return 404;
+}
+
 int
-route_resolve(const struct config *cfg, const char *path, struct route *r)
+route_resolve_in(const struct config *cfg, const char *root, enum app_type type,
+    const char *path, struct route *r)
 {
 	memset(r, 0, sizeof *r);
-	if (cfg->root == NULL)
+	if (root == NULL)
 		return 404;
 	char norm[4096];
 	int st = normalize(path, norm, sizeof norm);
@@ -137,28 +184,25 @@ route_resolve(const struct config *cfg, const char *path, struct route *r)
 		return st;
 	if (denied(norm, cfg->deny))
 		return 404;
-	const char *real_root = real_root_of(cfg->root);
+	const char *real_root = real_root_of(root);
 	if (real_root == NULL)
 		return 404;
 
 	/* The longest existing file prefix is the file: walk one segment at a
 	 * time; the first regular file ends the walk (nothing lies below it). */
 	char cand[PATH_MAX];
-	size_t rlen = strlen(cfg->root);
+	size_t rlen = strlen(root);
 	if (rlen >= sizeof cand)
 		return 414;
-	memcpy(cand, cfg->root, rlen);
+	memcpy(cand, root, rlen);
 	size_t nlen = strlen(norm);
 	size_t pos = 0;
 	while (pos < nlen) {
 		size_t next = pos + 1;
 		while (next < nlen && norm[next] != '/')
 			next++;
-		if (next == pos + 1) {
-			/* The trailing slash of a directory path. */
-			pos = next;
-			break;
-		}
+		if (next == pos + 1)
+			break;      /* the trailing slash of a directory path */
 		if (rlen + next >= sizeof cand)
 			return 414;
 		memcpy(cand + rlen, norm, next);
@@ -167,18 +211,27 @@ route_resolve(const struct config *cfg, const char *path, struct route *r)
 		if (stat(cand, &sb) < 0)
 			return 404;
 		if (S_ISREG(sb.st_mode))
-			return classify(cfg, real_root, cand, norm, next, norm + next, r);
+			return classify(cfg, type, real_root, cand, norm, next, norm + next, r);
 		if (!S_ISDIR(sb.st_mode))
 			return 404;
 		pos = next;
 	}
-	/* A directory. */
+	/* A directory: never listed. */
 	if (norm[nlen - 1] != '/') {
 		r->kind = ROUTE_SLASH;
 		snprintf(r->t.script_name, sizeof r->t.script_name, "%s", norm);
 		return 0;
 	}
-	return 404;
+	if (rlen + nlen >= sizeof cand)
+		return 414;
+	memcpy(cand + rlen, norm, nlen + 1);
+	return find_index(cfg, type, real_root, cand, rlen + nlen, norm, r);
+}
+
+int
+route_resolve(const struct config *cfg, const char *path, struct route *r)
+{
+	return route_resolve_in(cfg, cfg->root, cfg->app_type, path, r);
 }
 
 int

@@ -16,7 +16,7 @@
 
 #include "worker/appvars.h"
 
-struct config;
+#include "conf/config.h"
 
 enum route_kind {
 	ROUTE_SCRIPT = 1,   /* t names a script to run */
@@ -31,10 +31,18 @@ struct route {
 
 /*
  * Maps a decoded request path onto cfg->root. Returns 0 with r filled, or
- * 404 (no such file, denied, a dot segment, a file with trailing path that
+ * 404 (no such file, denied, a directory without an index file, a dot segment, a file with trailing path that
  * is not a script), 403 (a symlink leading out of the root) or 414.
  */
 int route_resolve(const struct config *cfg, const char *path, struct route *r);
+
+/* The same under another root, with another type's idea of a script
+ * (APP_STATIC: none); static_root lookups use it. */
+int route_resolve_in(const struct config *cfg, const char *root, enum app_type type,
+    const char *path, struct route *r);
+
+/* [app] index, or the default of the app's type. */
+const char *route_index_names(const struct config *cfg);
 
 /* True when name's last segment ends with one of the space-separated suffixes. */
 bool route_has_suffix(const char *name, const char *suffixes);

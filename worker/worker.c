@@ -22,6 +22,7 @@
 #include "worker/cgi.h"
 #include "worker/conn.h"
 #include "worker/fastcgi.h"
+#include "worker/static.h"
 #include "worker/session.h"
 #include "worker/spawn.h"
 #include "worker/worker.h"
@@ -220,7 +221,8 @@ worker_main(const struct worker_ctx *ctx)
 	memset(&conn_env, 0, sizeof conn_env);
 	conn_env.loop = w.loop;
 	conn_env.cfg = ctx->cfg;
-	conn_env.app = ctx->cfg->app_type == APP_FASTCGI ? &fastcgi_app : &cgi_app;
+	conn_env.app = ctx->cfg->app_type == APP_FASTCGI ? &fastcgi_app :
+	    ctx->cfg->app_type == APP_STATIC ? &static_app : &cgi_app;
 	conn_env.counters = &w.slot->c;
 	conn_env.served = &w.slot->served;
 	conn_env.inflight = &w.slot->inflight;

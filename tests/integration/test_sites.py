@@ -1,9 +1,14 @@
 """Black-box tests of whole sites (issue 11): which files run as scripts
-under a FastCGI root, deny prefixes and dot-files, and paths that try to
-leave the root. php-cgi runs the PHP; the tests skip without it.
+under a FastCGI root, deny prefixes and dot-files, paths that try to leave
+the root, directory index files, and static files (validators, ranges,
+HEAD, precompressed siblings, sendfile). php-cgi runs the PHP; those tests
+skip without it.
 
 Run: tests/integration/run.sh BUILDDIR test_sites.py
 """
+import email.utils
+import gzip
+import http.client
 import os
 import shutil
 import sys
@@ -108,12 +113,23 @@ class PhpOnlyScriptsRun(SiteBase):
         self.assertIn(b"SN=/info.php PI=/a/b.png", body)
 
     def test_renamed_php_never_runs(self):
-        for path in ("/up/x.png", "/up/notes.txt", "/up/x.PHP"):
-            st, _, body = self.get(path)
-            self.assertNotIn(RAN, body, path)
-            self.assertIn(st, (200, 404), path)
-            if st == 200:
-                self.assertEqual(body, PHP_CODE, path)
+        for path, ctype in (("/up/x.png", "image/png"), ("/up/notes.txt", "text/plain"),
+                            ("/up/x.PHP", "application/octet-stream")):
+            st, hdr, body = self.get(path)
+            # Served as the data it is.
+            self.assertEqual((st, body), (200, PHP_CODE), path)
+            self.assertEqual(hdr["content-type"], ctype, path)
+
+    def test_index_and_slash(self):
+        st, _, body = self.get("/")
+        self.assertEqual((st, body), (200, RAN))
+        st, hdr, _ = self.get("/up?a=1")
+        self.assertEqual(st, 301)
+        self.assertEqual(hdr["location"], "/up/?a=1")
+        # A directory without an index file is never listed.
+        st, _, body = self.get("/up/")
+        self.assertEqual(st, 404)
+        self.assertNotIn(b"x.png", body)
 
     def test_path_info_trick_never_runs(self):
         for path in ("/up/x.png/y.php", "/up/x.png/index.php", "/up/notes.txt/x.php",
@@ -143,6 +159,225 @@ class PhpOnlyScriptsRun(SiteBase):
         for path in ("/missing.php", "/up/missing.php", "/missing/x.php"):
             st, _, body = self.get(path)
             self.assertEqual(st, 404, path)
+
+
+def http_date(t):
+    return email.utils.formatdate(t, usegmt=True)
+
+
+STATIC_INI = """
+[app]
+type = static
+root = {root}
+expires = 3600
+mime_types = {top}/mime.types
+[session]
+enabled = false
+"""
+
+SMALL = b"hello, static world\n"
+BIG = bytes(range(256)) * 8192          # 2 MiB: goes out by sendfile
+
+
+class StaticFiles(SiteBase):
+    ini = STATIC_INI
+
+    @classmethod
+    def make_root(cls, root):
+        write(os.path.join(root, "a.txt"), SMALL)
+        write(os.path.join(root, "big.bin"), BIG)
+        write(os.path.join(root, "style.css"), b"body{}\n" * 100)
+        write(os.path.join(root, "style.css.gz"), gzip.compress(b"body{}\n" * 100))
+        write(os.path.join(root, "page.drover"), b"custom type\n")
+        write(os.path.join(root, "docs", "index.html"), b"<h1>docs</h1>\n")
+        write(os.path.join(root, "empty", "keep.txt"), b"")
+        write(os.path.join(root, ".secret"), b"nope\n")
+        write(os.path.join(root, "noread.txt"), b"x", 0o000)
+        with open(os.path.join(cls.top, "mime.types"), "w") as f:
+            f.write("# local types\napplication/x-drover\tdrover\n")
+
+    def test_get_and_headers(self):
+        st, hdr, body = self.get("/a.txt")
+        self.assertEqual((st, body), (200, SMALL))
+        self.assertEqual(hdr["content-type"], "text/plain")
+        self.assertEqual(hdr["content-length"], str(len(SMALL)))
+        self.assertEqual(hdr["cache-control"], "max-age=3600")
+        self.assertEqual(hdr["accept-ranges"], "bytes")
+        mtime = int(os.stat(os.path.join(self.root, "a.txt")).st_mtime)
+        self.assertEqual(hdr["last-modified"], http_date(mtime))
+        self.assertTrue(hdr["etag"].startswith('"'), hdr)
+        st, hdr, _ = self.get("/page.drover")
+        self.assertEqual(hdr["content-type"], "application/x-drover")
+
+    def test_head(self):
+        st, hdr, body = self.get("/big.bin", method="HEAD")
+        self.assertEqual((st, body), (200, b""))
+        self.assertEqual(hdr["content-length"], str(len(BIG)))
+
+    def test_big_file_intact(self):
+        st, hdr, body = self.get("/big.bin")
+        self.assertEqual(st, 200)
+        self.assertEqual(body, BIG)
+        # Keep-alive survives a sendfile body.
+        c = http.client.HTTPConnection("127.0.0.1", self.port, timeout=10)
+        try:
+            for _ in range(3):
+                c.request("GET", "/big.bin")
+                r = c.getresponse()
+                self.assertEqual(r.read(), BIG)
+            c.request("GET", "/a.txt")
+            self.assertEqual(c.getresponse().read(), SMALL)
+        finally:
+            c.close()
+
+    def test_conditional(self):
+        _, hdr, _ = self.get("/a.txt")
+        etag, lm = hdr["etag"], hdr["last-modified"]
+        st, h, body = self.get("/a.txt", headers={"If-None-Match": etag})
+        self.assertEqual((st, body), (304, b""))
+        self.assertEqual(h["etag"], etag)
+        st, _, _ = self.get("/a.txt", headers={"If-None-Match": '"other", W/' + etag})
+        self.assertEqual(st, 304)
+        st, _, _ = self.get("/a.txt", headers={"If-None-Match": "*"})
+        self.assertEqual(st, 304)
+        st, _, body = self.get("/a.txt", headers={"If-None-Match": '"other"'})
+        self.assertEqual((st, body), (200, SMALL))
+        st, _, _ = self.get("/a.txt", headers={"If-Modified-Since": lm})
+        self.assertEqual(st, 304)
+        mtime = os.stat(os.path.join(self.root, "a.txt")).st_mtime
+        st, _, _ = self.get("/a.txt", headers={"If-Modified-Since": http_date(mtime - 10)})
+        self.assertEqual(st, 200)
+        # If-None-Match wins over If-Modified-Since (RFC 9110 13.2.2).
+        st, _, _ = self.get("/a.txt", headers={"If-None-Match": '"other"', "If-Modified-Since": lm})
+        self.assertEqual(st, 200)
+        st, _, _ = self.get("/a.txt", headers={"If-Modified-Since": "garbage"})
+        self.assertEqual(st, 200)
+
+    def test_ranges(self):
+        n = len(BIG)
+        for rng, first, last in (("bytes=0-9", 0, 9), ("bytes=100-", 100, n - 1),
+                                 ("bytes=-5", n - 5, n - 1), ("bytes=5-999999999", 5, n - 1),
+                                 ("bytes=1000-1500000", 1000, 1500000)):
+            st, hdr, body = self.get("/big.bin", headers={"Range": rng})
+            self.assertEqual(st, 206, rng)
+            self.assertEqual(hdr["content-range"], "bytes %d-%d/%d" % (first, last, n), rng)
+            self.assertEqual(body, BIG[first:last + 1], rng)
+        st, hdr, body = self.get("/big.bin", headers={"Range": "bytes=%d-" % n})
+        self.assertEqual(st, 416)
+        self.assertEqual(hdr["content-range"], "bytes */%d" % n)
+        self.assertEqual(body, b"")
+        # Several ranges, other units, nonsense: the whole file.
+        for rng in ("bytes=0-1,5-6", "items=0-1", "bytes=5-1", "bytes=x-"):
+            st, _, body = self.get("/a.txt", headers={"Range": rng})
+            self.assertEqual((st, body), (200, SMALL), rng)
+        # If-Range with another validator: the whole file.
+        st, _, body = self.get("/a.txt", headers={"Range": "bytes=0-1", "If-Range": '"old"'})
+        self.assertEqual((st, body), (200, SMALL))
+        _, hdr, _ = self.get("/a.txt")
+        st, _, body = self.get("/a.txt", headers={"Range": "bytes=0-1", "If-Range": hdr["etag"]})
+        self.assertEqual((st, body), (206, SMALL[:2]))
+
+    def test_precompressed(self):
+        plain = b"body{}\n" * 100
+        st, hdr, body = self.get("/style.css", headers={"Accept-Encoding": "gzip, deflate"})
+        self.assertEqual(st, 200)
+        self.assertEqual(hdr["content-encoding"], "gzip")
+        self.assertEqual(hdr["content-type"], "text/css")
+        self.assertEqual(hdr["vary"], "Accept-Encoding")
+        self.assertEqual(gzip.decompress(body), plain)
+        for ae in (None, "deflate", "gzip;q=0", "br, gzip; q=0.0"):
+            st, hdr, body = self.get("/style.css", headers={"Accept-Encoding": ae} if ae else {})
+            self.assertEqual((st, body), (200, plain), ae)
+            self.assertNotIn("content-encoding", hdr)
+            self.assertEqual(hdr["vary"], "Accept-Encoding")
+
+    def test_directories(self):
+        st, _, body = self.get("/docs/")
+        self.assertEqual((st, body), (200, b"<h1>docs</h1>\n"))
+        st, hdr, _ = self.get("/docs")
+        self.assertEqual((st, hdr["location"]), (301, "/docs/"))
+        st, _, body = self.get("/empty/")
+        self.assertEqual(st, 404)
+        self.assertNotIn(b"keep.txt", body)
+        st, _, _ = self.get("/")
+        self.assertEqual(st, 404)
+
+    def test_refusals(self):
+        self.assertEqual(self.get("/.secret")[0], 404)
+        self.assertEqual(self.get("/missing.txt")[0], 404)
+        self.assertEqual(self.get("/a.txt/more")[0], 404)
+        self.assertEqual(self.get("/a.txt", method="POST", body=b"x")[0], 405)
+        if os.geteuid() != 0:
+            self.assertEqual(self.get("/noread.txt")[0], 403)
+
+
+CGI_INI = """
+[app]
+type = cgi
+root = {root}
+[session]
+enabled = false
+"""
+
+
+class CgiSite(SiteBase):
+    """A CGI root: executables run, other files are static, index.cgi answers /."""
+    ini = CGI_INI
+
+    @classmethod
+    def make_root(cls, root):
+        write(os.path.join(root, "index.cgi"),
+              b"#!/bin/sh\nprintf 'Content-Type: text/plain\\r\\n\\r\\nSN=%s PI=%s\\n' "
+              b"\"$SCRIPT_NAME\" \"$PATH_INFO\"\n", 0o755)
+        write(os.path.join(root, "logo.png"), b"\x89PNG fake\n")
+        write(os.path.join(root, "data.cgi"), b"#!/bin/sh\necho RAN\n", 0o644)
+
+    def test_index_cgi_runs(self):
+        st, _, body = self.get("/")
+        self.assertEqual((st, body), (200, b"SN=/index.cgi PI=\n"))
+
+    def test_assets_are_static(self):
+        st, hdr, body = self.get("/logo.png")
+        self.assertEqual((st, body, hdr["content-type"]), (200, b"\x89PNG fake\n", "image/png"))
+        # Not executable: its bytes, never a run.
+        st, _, body = self.get("/data.cgi")
+        self.assertEqual((st, body), (200, b"#!/bin/sh\necho RAN\n"))
+
+
+STATIC_ROOT_INI = """
+[app]
+type = fastcgi
+command = /usr/bin/php-cgi
+root = {root}
+static_root = {top}/assets
+processes = 1
+[session]
+enabled = false
+"""
+
+
+@unittest.skipUnless(os.access(PHP_CGI, os.X_OK), "php-cgi not installed")
+class StaticRootBeforeApp(SiteBase):
+    """static_root: its files first; the rest goes to the app, and files under
+    root that are not scripts are not served from there."""
+    ini = STATIC_ROOT_INI
+
+    @classmethod
+    def make_root(cls, root):
+        write(os.path.join(root, "index.php"), PHP_CODE)
+        write(os.path.join(root, "conf.ini"), b"password=1\n")
+        write(os.path.join(cls.top, "assets", "app.js"), b"js\n")
+        write(os.path.join(cls.top, "assets", "index.php"), b"<?php shadowed ?>\n")
+
+    def test_static_root_first(self):
+        st, hdr, body = self.get("/app.js")
+        self.assertEqual((st, body), (200, b"js\n"))
+        # A file of static_root wins even if named like a script: it is data.
+        st, _, body = self.get("/index.php")
+        self.assertEqual((st, body), (200, b"<?php shadowed ?>\n"))
+        st, _, body = self.get("/")
+        self.assertEqual((st, body), (200, RAN))
+        self.assertEqual(self.get("/conf.ini")[0], 404)
 
 
 if __name__ == "__main__":

@@ -371,7 +371,7 @@ START_TEST(test_set_bool_enum)
 	ck_assert_int_eq(set1(&c, "app", "type", "cgi", err), 0);
 	ck_assert_int_eq(c.app_type, APP_CGI);
 	ck_assert_int_eq(set1(&c, "app", "type", "wsgi", err), -1);
-	ck_assert_str_eq(err, "f.ini:3: [app] type: expected cgi|fastcgi, got 'wsgi'");
+	ck_assert_str_eq(err, "f.ini:3: [app] type: expected cgi|fastcgi|static, got 'wsgi'");
 
 	ck_assert_int_eq(set1(&c, "session", "cookie_secure", "true", err), 0);
 	ck_assert_int_eq(c.cookie_secure, COOKIE_SECURE_ON);

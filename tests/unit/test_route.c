@@ -191,6 +191,26 @@ START_TEST(directories)
 	ck_assert_str_eq(r.t.script_name, "/up");
 	ck_assert_int_eq(kind_of(&c, "//up", &r), SLASH);
 	ck_assert_str_eq(r.t.script_name, "/up");
+	/* Index files: the first of index that exists; scripts run. */
+	ck_assert_int_eq(kind_of(&c, "/", &r), SCRIPT);
+	ck_assert_str_eq(r.t.script_name, "/index.php");
+	ck_assert_str_eq(r.t.path_info, "");
+	ck_assert_int_eq(kind_of(&c, "/up/", &r), 404);
+	put("up/index.html", "<p>", 0644);
+	ck_assert_int_eq(kind_of(&c, "/up/", &r), STATIC);
+	ck_assert_str_eq(r.t.script_name, "/up/index.html");
+	set(&c, "index", "x.png index.html");
+	ck_assert_int_eq(kind_of(&c, "/up/", &r), STATIC);
+	ck_assert_str_eq(r.t.script_name, "/up/x.png");
+	/* The static type never runs anything, index.php included. */
+	ck_assert_int_eq(route_resolve_in(&c, root, APP_STATIC, "/index.php", &r), 0);
+	ck_assert_int_eq(r.kind, ROUTE_STATIC);
+	config_free(&c);
+	cfg(&c, APP_STATIC);
+	ck_assert_int_eq(kind_of(&c, "/", &r), 404);
+	ck_assert_str_eq(route_index_names(&c), "index.html");
+	c.app_type = APP_CGI;
+	ck_assert_str_eq(route_index_names(&c), "index.cgi index.html");
 	config_free(&c);
 }
 END_TEST

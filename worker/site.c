@@ -1,0 +1,92 @@
+/* site: see site.h. */
+#include "config.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "conf/config.h"
+#include "worker/conn.h"
+#include "worker/request.h"
+#include "worker/route.h"
+#include "worker/site.h"
+#include "worker/static.h"
+
+/* 301 to the same target with a slash after its path, query kept. */
+static void
+redirect_slash(struct request *req)
+{
+	const char *t = req->target, *end = req->target + req->target_len;
+	/* Absolute form: the path starts after scheme://authority. */
+	if (t < end && *t != '/') {
+		const char *sl = memmem(t, (size_t)(end - t), "://", 3);
+		t = sl ? memchr(sl + 3, '/', (size_t)(end - sl - 3)) : NULL;
+		if (t == NULL) {
+			resp_simple(req, 404, NULL);
+			return;
+		}
+	}
+	const char *q = memchr(t, '?', (size_t)(end - t));
+	size_t plen = (size_t)((q ? q : end) - t);
+	char extra[4400], body[64];
+	int n = snprintf(extra, sizeof extra, "Location: %.*s/%.*s\r\n"
+	    "Content-Type: text/plain; charset=utf-8\r\n", (int)plen, t,
+	    q ? (int)(end - q) : 0, q ? q : "");
+	if (n < 0 || n >= (int)sizeof extra) {
+		resp_simple(req, 414, NULL);
+		return;
+	}
+	int blen = snprintf(body, sizeof body, "301 %s\n", status_reason(301));
+	req->resp_length = blen;
+	if (resp_start(req, 301, extra, (size_t)n) < 0 || resp_body(req, body, (size_t)blen) < 0) {
+		conn_abort(req->conn);
+		return;
+	}
+	resp_end(req);
+}
+
+static bool
+answer_file(struct request *req, const char *path)
+{
+	int st = static_serve(req, path);
+	if (st)
+		resp_simple(req, st, NULL);
+	return true;
+}
+
+bool
+site_dispatch(struct request *req)
+{
+	const struct config *cfg = conn_config(req->conn);
+	struct route r;
+	bool own_static = cfg->static_root && cfg->app_type != APP_STATIC &&
+	    (cfg->root == NULL || strcmp(cfg->root, cfg->static_root) != 0);
+	/* try_files: a file under static_root first, then the app. A
+	 * directory path is the app's (its index is a script, not a file). */
+	size_t plen = strlen(req->path);
+	if (own_static && plen > 0 && req->path[plen - 1] != '/' && route_resolve_in(cfg, cfg->static_root, APP_STATIC, req->path, &r) == 0 &&
+	    r.kind == ROUTE_STATIC)
+		return answer_file(req, r.t.filename);
+	/* One script for every path, or an app that maps paths itself. */
+	if (cfg->root == NULL || cfg->script)
+		return false;
+	int st = route_resolve(cfg, req->path, &r);
+	if (st) {
+		resp_simple(req, st, NULL);
+		return true;
+	}
+	switch (r.kind) {
+	case ROUTE_SCRIPT:
+		return false;
+	case ROUTE_STATIC:
+		/* With a static_root of its own, files under root are not served. */
+		if (own_static) {
+			resp_simple(req, 404, NULL);
+			return true;
+		}
+		return answer_file(req, r.t.filename);
+	case ROUTE_SLASH:
+		redirect_slash(req);
+		return true;
+	}
+	return false;
+}
