@@ -9,6 +9,8 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <stdlib.h>
+#include <sys/stat.h>
 #include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
@@ -19,6 +21,7 @@ static int level_min = LOG_INFO;
 static int error_fd = STDERR_FILENO;
 static int access_fd = STDERR_FILENO;
 static int worker_id = -1;
+static int journal;         /* the error log is stderr, and stderr is the journal */
 
 static const char *level_names[] = { "debug", "info", "warn", "error" };
 
@@ -51,6 +54,25 @@ open_one(const char *path, int current)
 	return fd;
 }
 
+/*
+ * systemd sets JOURNAL_STREAM to the device and inode of the stream it
+ * connected stderr to; the journal reads a "<N>" prefix as the line's
+ * priority. A stderr redirected elsewhere no longer matches.
+ */
+static int
+stderr_is_journal(void)
+{
+	const char *js = getenv("JOURNAL_STREAM");
+	unsigned long long dev, ino;
+	char tail;
+	struct stat st;
+	if (js == NULL || sscanf(js, "%llu:%llu%c", &dev, &ino, &tail) != 2)
+		return 0;
+	if (fstat(STDERR_FILENO, &st) < 0)
+		return 0;
+	return (unsigned long long)st.st_dev == dev && (unsigned long long)st.st_ino == ino;
+}
+
 int
 log_open(const char *error_path, const char *access_path)
 {
@@ -58,6 +80,7 @@ log_open(const char *error_path, const char *access_path)
 	if (e == -2)
 		return -1;
 	error_fd = e < 0 ? STDERR_FILENO : e;
+	journal = error_fd == STDERR_FILENO && stderr_is_journal();
 	int a = open_one(access_path, access_fd);
 	if (a == -2)
 		return -1;
@@ -108,9 +131,11 @@ log_event(int level, const char *event, const char *fmt, ...)
 	struct tm tm;
 	clock_gettime(CLOCK_REALTIME, &ts);
 	gmtime_r(&ts.tv_sec, &tm);
+	/* sd-daemon(3) priorities: debug 7, info 6, warning 4, error 3. */
+	static const char *prio[] = { "<7>", "<6>", "<4>", "<3>" };
 	int n = snprintf(line, sizeof line,
-	    "ts=%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ level=%s event=%s ",
-	    tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
+	    "%sts=%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ level=%s event=%s ",
+	    journal ? prio[level] : "", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
 	    tm.tm_sec, ts.tv_nsec / 1000000, level_names[level], event);
 	if (n < 0)
 		return;

@@ -85,6 +85,9 @@ static const struct name_value secure_names[] = {
 static const struct name_value forwarded_names[] = {
 	{ "x-forwarded-for", FORWARDED_X }, { "forwarded", FORWARDED_RFC7239 }, { NULL, 0 }
 };
+static const struct name_value access_formats[] = {
+	{ "combined", 0 }, { "json", 1 }, { "logfmt", 2 }, { NULL, 0 }
+};
 static const struct name_value samesite_names[] = {
 	{ "Lax", 0 }, { "Strict", 1 }, { "None", 2 }, { NULL, 0 }
 };
@@ -167,7 +170,7 @@ static const struct key keys[] = {
 	{ "log", "level", K_LEVEL, O(log_level), 0, 0, NULL, 0 },
 	{ "log", "error_log", K_STR, O(error_log), 0, 0, NULL, F_NONEMPTY },
 	{ "log", "access_log", K_STR, O(access_log), 0, 0, NULL, F_NONEMPTY },
-	{ "log", "access_format", K_STR, O(access_format), 0, 0, NULL, F_NONEMPTY },
+	{ "log", "access_format", K_CHOICE, O(access_format), 0, 0, access_formats, 0 },
 };
 
 #define NKEYS (sizeof keys / sizeof keys[0])

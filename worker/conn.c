@@ -27,6 +27,7 @@
 #include "common/log.h"
 #include "conf/config.h"
 #include "supervisor/shm.h"
+#include "worker/accesslog.h"
 #include "worker/chunked.h"
 #include "worker/conn.h"
 #include "worker/forwarded.h"
@@ -318,6 +319,20 @@ conn_free(struct conn *c)
 		conn_env.on_close();
 }
 
+/* One finished or abandoned request: counted, and its access-log line. */
+static void
+request_account(struct request *req)
+{
+	int64_t dur = mono_us() - req->started_us;
+	counters_add_request(conn_env.counters, req->status, (uint64_t)dur);
+	atomic_fetch_add(conn_env.served, 1);
+	if (log_access_enabled()) {
+		static char line[ACCESS_LINE_MAX];
+		size_t len = access_line(line, sizeof line, conn_env.access_format, req, dur, wall_ms());
+		log_access(line, len);
+	}
+}
+
 static void
 conn_close(struct conn *c)
 {
@@ -328,6 +343,16 @@ conn_close(struct conn *c)
 	ev_io_stop(conn_env.loop, &c->wio);
 	ev_timer_stop(conn_env.loop, &c->timer);
 	ev_timer_stop(conn_env.loop, &c->body_timer);
+	/*
+	 * A request cut off here (the client left, its socket failed, the app
+	 * failed mid-response) is logged and counted like any other: as 499,
+	 * nginx's "client closed request", when nothing of its answer went out.
+	 */
+	if (c->req && (c->state == CS_BODY || c->state == CS_APP) && !c->req->resp_done) {
+		if (!c->req->resp_started)
+			c->req->status = 499;
+		request_account(c->req);
+	}
 	request_free(c);
 	close(c->fd);
 	if (c->busy == 0)
@@ -851,26 +876,7 @@ void
 conn_request_done(struct conn *c)
 {
 	struct request *req = c->req;
-	int64_t dur = mono_us() - req->started_us;
-	counters_add_request(conn_env.counters, req->status, (uint64_t)dur);
-	atomic_fetch_add(conn_env.served, 1);
-	if (log_access_enabled()) {
-		char line[2048], ts[64], ref[512], ua[512];
-		time_t now = time(NULL);
-		struct tm tm;
-		gmtime_r(&now, &tm);
-		strftime(ts, sizeof ts, "%d/%b/%Y:%H:%M:%S +0000", &tm);
-		const struct header *r = req_header(req, "Referer"), *u = req_header(req, "User-Agent");
-		snprintf(ref, sizeof ref, "%.*s", r ? (int)r->vlen : 1, r ? r->value : "-");
-		snprintf(ua, sizeof ua, "%.*s", u ? (int)u->vlen : 1, u ? u->value : "-");
-		int len = snprintf(line, sizeof line, "%s - - [%s] \"%.*s %.*s HTTP/%d.%d\" %d %llu \"%s\" \"%s\" %.3f\n",
-		    req->client.addr, ts, (int)req->method_len, req->method,
-		    (int)(req->target_len > 1024 ? 1024 : req->target_len), req->target,
-		    req->http_major, req->http_minor, req->status, (unsigned long long)req->resp_bytes,
-		    ref, ua, (double)dur / 1e6);
-		if (len > 0)
-			log_access(line, (size_t)len < sizeof line ? (size_t)len : sizeof line - 1);
-	}
+	request_account(req);
 	/* A response that went out without Connection: close leaves the
 	 * connection open even in a drain: the client may already be sending
 	 * its next request, which gets a short grace and Connection: close. */

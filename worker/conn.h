@@ -34,6 +34,7 @@ struct conn_env {
 	struct ev_loop *loop;
 	const struct config *cfg;
 	struct cidr_set trusted;     /* forwarded_allow_ips, parsed once */
+	int access_format;           /* enum access_format of [log] access_format */
 	const struct app_ops *app;
 	struct worker_counters *counters;
 	_Atomic uint64_t *served;

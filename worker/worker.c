@@ -19,6 +19,7 @@
 
 #include "common/log.h"
 #include "common/util.h"
+#include "worker/accesslog.h"
 #include "worker/cgi.h"
 #include "worker/conn.h"
 #include "worker/fastcgi.h"
@@ -228,6 +229,7 @@ worker_main(const struct worker_ctx *ctx)
 	conn_env.inflight = &w.slot->inflight;
 	conn_env.connections = &w.slot->connections;
 	conn_env.on_close = on_conn_close;
+	conn_env.access_format = access_format_of(ctx->cfg->access_format);
 	char err[128];
 	if (cidr_set_parse(&conn_env.trusted, ctx->cfg->forwarded_allow_ips, err, sizeof err) < 0) {
 		/* config_set checked it: only a changed parser gets here. */
