@@ -3,10 +3,9 @@
  *
  * Owns the region layout, the robust process-shared mutex and its recovery,
  * LRU eviction (never of a dirty entry), TTL expiry and the max_entries and
- * max_bytes bounds. It must not log, allocate from the heap or make a system
- * call beyond the mutex (and one getpid per process): callers pass the time
- * for expiry and do their own logging and counting. The one clock it reads
- * is the coarse monotonic one, from the vDSO, to stamp the lock holder.
+ * max_bytes bounds. It must not log, allocate from the heap, read a clock or
+ * make a system call beyond the mutex (and one getpid per process): callers
+ * pass the time and do their own logging and counting.
  *
  * The region is mapped at a different address in every process, so it holds
  * indices, never pointers, and the handle a process gets is the header itself.
@@ -50,15 +49,15 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "cache/lru.h"
 
-/* test hook: takes the tier lock and returns holding it, so a test can kill the holder */
+/* test hooks: take the tier lock and return holding it (so a test can kill the holder), release it */
 int lru_debug_lock(struct lru *);
+void lru_debug_unlock(struct lru *);
 
-#define LRU_MAGIC	0x64726f766c727532ULL	/* "drovlru2": the layout of this version */
+#define LRU_MAGIC	0x64726f766c727533ULL	/* "drovlru3": the layout of this version */
 #define LRU_ALIGN	64
 #define LRU_BLOCK	256
 #define LRU_NIL		0x7fffffffU
@@ -121,11 +120,14 @@ struct lru {
 	uint64_t	entries, bytes, ndirty;
 	uint64_t	evictions_lru, evictions_ttl, lock_recoveries, refused;
 	/*
-	 * Who holds mtx and since when: pid << 32 | CLOCK_MONOTONIC ms mod
-	 * 2^32, 0 when free. The supervisor reads it to kill a holder that
-	 * keeps the lock too long (a stopped or wedged worker).
+	 * Who holds mtx: pid << 32 | the number of this acquisition mod 2^32,
+	 * 0 when free. The supervisor reads it on every tick, and a word it
+	 * keeps seeing is one hold of the lock: it times that itself and kills
+	 * a holder that keeps the lock too long (a stopped or wedged worker).
+	 * Lockers read no clock for it.
 	 */
 	uint64_t	holder;
+	uint32_t	nlocks;
 };
 
 struct lru_layout {
@@ -654,23 +656,16 @@ lru_pid_init(void)
 	(void)pthread_atfork(NULL, NULL, lru_forget_pid);
 }
 
-/*
- * The coarse clock is read from the vDSO, without a system call, and its
- * few milliseconds of granularity are nothing against a bound of a second.
- */
 static void
 holder_set(struct lru *l)
 {
-	struct timespec	ts;
-	uint32_t	ms = 0;
-
 	if (lru_pid == 0) {
 		(void)pthread_once(&lru_pid_once, lru_pid_init);
 		lru_pid = getpid();
 	}
-	if (clock_gettime(CLOCK_MONOTONIC_COARSE, &ts) == 0)
-		ms = (uint32_t)((uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000);
-	__atomic_store_n(&l->holder, (uint64_t)(uint32_t)lru_pid << 32 | ms, __ATOMIC_RELAXED);
+	l->nlocks++;
+	__atomic_store_n(&l->holder, (uint64_t)(uint32_t)lru_pid << 32 | l->nlocks,
+	    __ATOMIC_RELAXED);
 }
 
 static void
@@ -711,7 +706,10 @@ lru_lock(struct lru *l)
 /*
  * The holder word is cleared after the release, and only if it is still
  * ours: a process stopped inside the release still shows as the holder (it
- * may still own the mutex), and a new holder's word is never wiped.
+ * may still own the mutex). The check and the clear are two plain accesses,
+ * not a compare-and-swap (which would cost the miss path a fifth): a new
+ * holder that stamps its word in between loses it, and then only the
+ * heartbeat timeout, not the 1 s bound, covers that one hold of the lock.
  */
 static void
 lru_unlock(struct lru *l)
@@ -719,8 +717,8 @@ lru_unlock(struct lru *l)
 	uint64_t	mine = __atomic_load_n(&l->holder, __ATOMIC_RELAXED);
 
 	(void)pthread_mutex_unlock(&l->mtx);
-	(void)__atomic_compare_exchange_n(&l->holder, &mine, 0, false,
-	    __ATOMIC_RELAXED, __ATOMIC_RELAXED);
+	if (__atomic_load_n(&l->holder, __ATOMIC_RELAXED) == mine)
+		__atomic_store_n(&l->holder, 0, __ATOMIC_RELAXED);
 }
 
 int
@@ -730,15 +728,19 @@ lru_debug_lock(struct lru *l)
 	return (0);
 }
 
-pid_t
-lru_lock_holder(struct lru *l, int64_t now_ms, int64_t *held_ms)
+void
+lru_debug_unlock(struct lru *l)
+{
+	lru_unlock(l);
+}
+
+uint64_t
+lru_lock_holder(struct lru *l, pid_t *pid)
 {
 	uint64_t	w = __atomic_load_n(&l->holder, __ATOMIC_RELAXED);
 
-	if (w == 0)
-		return (0);
-	*held_ms = (int64_t)(uint32_t)((uint32_t)now_ms - (uint32_t)w);
-	return ((pid_t)(w >> 32));
+	*pid = (pid_t)(w >> 32);
+	return (w);
 }
 
 size_t

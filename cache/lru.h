@@ -84,11 +84,13 @@ void lru_clear(struct lru *l);
  */
 void lru_get_stats(struct lru *l, struct lru_stats *st);
 /*
- * The pid holding the tier lock, or 0, and in *held_ms for how long by
- * now_ms (CLOCK_MONOTONIC milliseconds). Takes no lock. A pid can show for
- * a moment after its release, and a word left by a holder that died stays
- * until the next locker: check the pid is a live process of yours.
+ * Who holds the tier lock, without taking it: 0 when free, else a word for
+ * this hold, with the holder's pid in *pid. The same word seen again later
+ * is the same hold, so a caller polling it times the hold itself. A word
+ * can outlive its hold for a moment after the release, and one left by a
+ * holder that died stays until the next locker: check the pid is a live
+ * process of yours that existed when the word was first seen.
  */
-pid_t lru_lock_holder(struct lru *l, int64_t now_ms, int64_t *held_ms);
+uint64_t lru_lock_holder(struct lru *l, pid_t *pid);
 
 #endif

@@ -303,14 +303,32 @@ rollout_failed(struct arbiter *a, const char *why)
 	}
 }
 
+/*
+ * The pid holding the L1 lock and for how long, or 0. The holder word names
+ * one hold of the lock; how long it has been seen is timed here, from the
+ * first tick that saw it, so the hold lasted at least that long.
+ */
+static pid_t
+l1_lock_holder(struct arbiter *a, int64_t now, int64_t *held_ms)
+{
+	struct lru *l1 = lru_attach(a->shm->cache);
+	pid_t pid = 0;
+	uint64_t word = l1 != NULL ? lru_lock_holder(l1, &pid) : 0;
+	if (word == 0 || word != a->l1_hold) {
+		a->l1_hold = word;
+		a->l1_hold_seen_ms = now;
+	}
+	*held_ms = now - a->l1_hold_seen_ms;
+	return word != 0 ? pid : 0;
+}
+
 static void
 tick(struct arbiter *a)
 {
 	int64_t now = mono_ms();
 	int starting = -1;
-	struct lru *l1 = lru_attach(a->shm->cache);
 	int64_t held_ms = 0;
-	pid_t holder = l1 != NULL ? lru_lock_holder(l1, now, &held_ms) : 0;
+	pid_t holder = l1_lock_holder(a, now, &held_ms);
 	for (int i = 0; i < SHM_MAX_WORKERS; i++) {
 		struct wproc *w = &a->w[i];
 		if (w->pid <= 0)
@@ -343,7 +361,7 @@ tick(struct arbiter *a)
 			    (int)w->pid, (long long)(now - atomic_load(&s->heartbeat_ms)));
 			kill_worker(a, i, WR_TIMEOUT, SIGKILL);
 		}
-		/* The word names the holder since before this worker existed: a reused pid. */
+		/* A hold seen since before this worker existed is a dead one's, its pid reused. */
 		if (holder == w->pid && held_ms > L1_LOCK_HOLD_MAX_MS && held_ms <= now - w->spawned_ms &&
 		    w->exit_reason != WR_TIMEOUT) {
 			log_warn("worker", "state=unresponsive id=%d pid=%d l1_lock_held_ms=%lld note=\"killed; the next cache user repairs the tier\"",

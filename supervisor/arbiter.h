@@ -46,6 +46,8 @@ struct arbiter {
 	uint32_t generation, prev_generation, failed_generation;
 	int fail_streak;
 	int64_t next_spawn_ms;
+	uint64_t l1_hold;                /* the L1 lock holder word last seen, and since when */
+	int64_t l1_hold_seen_ms;
 	bool stopping, fast_stop;
 	int64_t stop_deadline_ms;
 	int exit_code;

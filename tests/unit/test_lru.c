@@ -24,6 +24,7 @@
 
 /* test hooks in cache/lru.c (lru_test_step: test builds only) */
 extern int lru_debug_lock(struct lru *);
+extern void lru_debug_unlock(struct lru *);
 extern void (*lru_test_step)(void);
 
 #define NEVER	INT64_MAX
@@ -695,9 +696,8 @@ START_TEST(test_holder_killed)
 {
 	struct lru		*l = make_tier(64, 65536);
 	struct lru_stats	 st;
-	struct timespec		 ts;
-	int64_t			 now, held = -1, held2 = -1;
-	pid_t			 pid;
+	uint64_t		 word, word2;
+	pid_t			 pid, holder;
 	int			 p[2], status;
 	char			 c;
 	uint64_t		 n;
@@ -720,14 +720,11 @@ START_TEST(test_holder_killed)
 	ck_assert_int_eq(read(p[0], &c, 1), 1);
 	close(p[0]);
 
-	/* the holder shows, with its age; the figures come without the lock */
-	ck_assert_int_eq(clock_gettime(CLOCK_MONOTONIC, &ts), 0);
-	now = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-	ck_assert_int_eq(lru_lock_holder(l, now, &held), pid);
-	ck_assert_int_ge(held, 0);
-	ck_assert_int_lt(held, 30000);
-	ck_assert_int_eq(lru_lock_holder(l, now + 5000, &held2), pid);
-	ck_assert_int_eq(held2, held + 5000);
+	/* the holder shows, the same word while it holds; the figures come without the lock */
+	word = lru_lock_holder(l, &holder);
+	ck_assert_uint_ne(word, 0);
+	ck_assert_int_eq(holder, pid);
+	ck_assert_uint_eq(lru_lock_holder(l, &holder), word);
 	lru_get_stats(l, &st);
 	ck_assert_uint_eq(st.entries, 10);
 	ck_assert_uint_eq(st.dirty, 3);
@@ -748,7 +745,16 @@ START_TEST(test_holder_killed)
 	ck_assert_uint_eq(st.lock_recoveries, 1);
 	ck_assert_uint_eq(st.entries, 11);
 	/* and the dead holder's word is gone with the next locker's release */
-	ck_assert_int_eq(lru_lock_holder(l, now, &held), 0);
+	ck_assert_uint_eq(lru_lock_holder(l, &holder), 0);
+	/* each hold has its own word */
+	ck_assert_int_eq(lru_debug_lock(l), 0);
+	word2 = lru_lock_holder(l, &holder);
+	ck_assert_int_eq(holder, getpid());
+	ck_assert_uint_ne(word2, word);
+	lru_debug_unlock(l);
+	ck_assert_int_eq(lru_debug_lock(l), 0);
+	ck_assert_uint_ne(lru_lock_holder(l, &holder), word2);
+	lru_debug_unlock(l);
 }
 END_TEST
 
