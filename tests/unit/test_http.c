@@ -25,6 +25,14 @@
 #include "worker/forwarded.h"
 #include "worker/request.h"
 
+/*
+ * conn.c's own framing check (validate) is static and libhttp-parser
+ * refuses Content-Length with Transfer-Encoding before it ever runs, so
+ * the check is reached here directly: the file is compiled into this
+ * suite, whose definitions then stand in for libdrover.a's conn.o.
+ */
+#include "worker/conn.c"
+
 static int
 head_check(const char *s)
 {
@@ -559,6 +567,24 @@ START_TEST(chunked_valid)
 }
 END_TEST
 
+/*
+ * Many chunks in one body: the size parser must start afresh at every chunk
+ * (15 one-digit sizes in a row add up to the 16 digits of an overflow).
+ */
+START_TEST(chunked_many)
+{
+	char	 body[4096];
+	size_t	 n = 0;
+
+	for (int i = 1; i <= 40; i++)
+		n += (size_t)snprintf(body + n, sizeof body - n, "%x\r\n%.*s\r\n", i % 20 + 1,
+		    i % 20 + 1, "abcdefghijklmnopqrstu");
+	n += (size_t)snprintf(body + n, sizeof body - n, "0\r\n\r\n");
+	ck_assert_uint_lt(n, sizeof body);
+	ck_assert(chunks_ok(body));
+}
+END_TEST
+
 START_TEST(chunked_refused)
 {
 	static const char *bad[] = {
@@ -635,6 +661,56 @@ START_TEST(transfer_codings)
 	ck_assert_int_eq(http_te_check("\"chunked\"", 9), 400);
 	ck_assert_int_eq(http_te_check("chunked,", 8), 400);
 	ck_assert_int_eq(http_te_check("", 0), 400);
+}
+END_TEST
+
+/* A request as libhttp-parser leaves it, with the given header lines. */
+static int
+framing_check(int minor, const char *const *hdr, size_t nhdr)
+{
+	static struct config	 cfg;
+	struct request		 req;
+
+	config_defaults(&cfg);
+	conn_env.cfg = &cfg;
+	memset(&req, 0, sizeof req);
+	req.http_major = 1;
+	req.http_minor = minor;
+	req.content_length = -1;
+	for (size_t i = 0; i < nhdr; i++) {
+		const char *colon = strchr(hdr[i], ':');
+
+		ck_assert_ptr_nonnull(colon);
+		req.hdr[i].name = hdr[i];
+		req.hdr[i].nlen = (size_t)(colon - hdr[i]);
+		req.hdr[i].value = colon + 2;
+		req.hdr[i].vlen = strlen(colon + 2);
+		if (strncasecmp(hdr[i], "Content-Length", 14) == 0)
+			req.content_length = strtoll(colon + 2, NULL, 10);
+		if (strncasecmp(hdr[i], "Transfer-Encoding", 17) == 0)
+			req.chunked = true;
+	}
+	req.nhdr = nhdr;
+	return validate(NULL, &req);
+}
+
+#define FRAMING(minor, ...) \
+	framing_check((minor), (const char *const[]){ __VA_ARGS__ }, \
+	    sizeof((const char *const[]){ __VA_ARGS__ }) / sizeof(const char *))
+
+/* drover's own refusal of framing two parsers could read two ways. */
+START_TEST(framing_cl_and_te)
+{
+	ck_assert_int_eq(FRAMING(1, "Host: a", "Content-Length: 3"), 0);
+	ck_assert_int_eq(FRAMING(1, "Host: a", "Transfer-Encoding: chunked"), 0);
+	ck_assert_int_eq(FRAMING(1, "Host: a", "Content-Length: 3", "Transfer-Encoding: chunked"), 400);
+	ck_assert_int_eq(FRAMING(1, "Host: a", "Transfer-Encoding: chunked", "Content-Length: 0"), 400);
+	ck_assert_int_eq(FRAMING(1, "Host: a", "transfer-encoding: chunked", "content-length: 3"), 400);
+	ck_assert_int_eq(FRAMING(1, "Host: a", "Transfer-Encoding: chunked",
+	    "Transfer-Encoding: chunked"), 400);
+	ck_assert_int_eq(FRAMING(1, "Host: a", "Content-Length: 3", "Content-Length: 3"), 400);
+	ck_assert_int_eq(FRAMING(0, "Transfer-Encoding: chunked"), 400);
+	ck_assert_int_eq(FRAMING(1, "Content-Length: 3"), 400);   /* no Host */
 }
 END_TEST
 
@@ -814,6 +890,7 @@ http_suite(void)
 	tcase_add_test(tc, request_line_strict);
 	tcase_add_test(tc, host_values);
 	tcase_add_test(tc, transfer_codings);
+	tcase_add_test(tc, framing_cl_and_te);
 	suite_add_tcase(s, tc);
 
 	tcase_add_test(ta, apphdr_crlf_and_lf);
@@ -835,6 +912,7 @@ http_suite(void)
 	TCase	*tk = tcase_create("chunked");
 	tcase_add_test(tk, chunked_valid);
 	tcase_add_test(tk, chunked_refused);
+	tcase_add_test(tk, chunked_many);
 	suite_add_tcase(s, tk);
 
 	TCase	*tf = tcase_create("forwarded");
