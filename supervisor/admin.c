@@ -15,6 +15,7 @@
 
 #include "common/log.h"
 #include "supervisor/admin.h"
+#include "supervisor/status_page.h"
 #include "supervisor/arbiter.h"
 #include "supervisor/listeners.h"
 #include "supervisor/upgrade.h"
@@ -51,6 +52,9 @@ handle(void *arg, char *req, size_t len, bool overflow, struct buf *out)
 		respond(out, 400, "text/plain", NULL);
 	} else if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0) {
 		respond(out, 405, "text/plain", NULL);
+	} else if (strcmp(path, "/") == 0) {
+		buf_append(&body, status_html, strlen(status_html));
+		respond(out, 200, "text/html; charset=utf-8", &body);
 	} else if (strcmp(path, "/metrics") == 0) {
 		metrics_render(ad->arb, &body);
 		respond(out, 200, "text/plain; version=0.0.4", &body);

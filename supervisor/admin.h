@@ -1,6 +1,6 @@
 /*
- * admin: the supervisor's HTTP endpoint on [admin] bind: GET /metrics,
- * /healthz and /status, answered from the scoreboard alone.
+ * admin: the supervisor's HTTP endpoint on [admin] bind: GET / (the status
+ * page), /metrics, /healthz and /status, answered from the scoreboard alone.
  *
  * Owns its listening socket and its short-lived connections (one request
  * each, bounded in size and time). It must never wait on a worker or Redis.

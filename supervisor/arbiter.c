@@ -283,11 +283,27 @@ outdated(struct arbiter *a, int i)
 	    atomic_load(&slot_of(a, i)->served) >= a->w[i].recycle_after;
 }
 
+/* Remembers a reload's outcome for /status and the reload metrics. */
+static void
+note_reload(struct arbiter *a, const char *result, const char *error)
+{
+	struct reload_event *e = &a->reloads[a->nreloads++ % ARBITER_RELOADS];
+
+	e->at_ms = wall_ms();
+	e->generation = a->generation;
+	snprintf(e->result, sizeof e->result, "%s", result);
+	snprintf(e->error, sizeof e->error, "%s", error ? error : "");
+	a->last_reload_ok = error == NULL;
+	if (a->last_reload_ok)
+		a->last_reload_ok_ms = e->at_ms;
+}
+
 static void
 rollout_failed(struct arbiter *a, const char *why)
 {
 	log_error("reload", "result=failed generation=%u reason=\"%s\" note=\"rollout stopped, the fleet returns to the previous config\"",
 	    a->generation, why);
+	note_reload(a, "failed", why);
 	a->failed_generation = a->generation;
 	if (a->prev_cfg) {
 		/* Go back to the config the untouched workers run, so the fleet
@@ -477,6 +493,7 @@ arbiter_reload(struct arbiter *a, char *errout, size_t errlen)
 		if (errout)
 			snprintf(errout, errlen, "%s", err);
 		free(next);
+		note_reload(a, "rejected", err);
 		return -1;
 	}
 	if (a->prev_cfg) {
@@ -498,6 +515,7 @@ arbiter_reload(struct arbiter *a, char *errout, size_t errlen)
 	log_set_level(next->log_level);
 	arbiter_reopen_logs(a);
 	log_info("reload", "result=accepted generation=%u workers=%d", a->generation, a->target);
+	note_reload(a, "accepted", NULL);
 	return 0;
 }
 
@@ -595,6 +613,8 @@ arbiter_init(struct arbiter *a, struct config *cfg, const struct privs *privs,
 	a->target = cfg->workers;
 	a->generation = a->prev_generation = 1;
 	a->self = getpid();
+	a->last_reload_ok = true;
+	a->last_reload_ok_ms = wall_ms();
 	the_arbiter = a;
 }
 

@@ -34,6 +34,15 @@ struct wproc {
 	uint64_t recycle_after;          /* served count that triggers a recycle; 0 never */
 };
 
+/* One reload as /status lists it; the newest ARBITER_RELOADS are kept. */
+#define ARBITER_RELOADS 8
+struct reload_event {
+	int64_t at_ms;                  /* wall clock */
+	uint32_t generation;            /* the generation it made or tried */
+	char result[12];                /* accepted | rejected | failed */
+	char error[200];                /* why, for rejected and failed */
+};
+
 struct arbiter {
 	struct config *cfg;             /* current */
 	struct privs privs;             /* resolved from cfg */
@@ -57,6 +66,10 @@ struct arbiter {
 	void (*on_tick)(struct arbiter *);   /* admin and notify hooks */
 	void (*on_reopen)(struct arbiter *);
 	void (*on_upgrade)(struct arbiter *);  /* USR2 */
+	struct reload_event reloads[ARBITER_RELOADS];   /* a ring, newest at nreloads - 1 */
+	unsigned nreloads;
+	bool last_reload_ok;            /* true until a reload is rejected or fails */
+	int64_t last_reload_ok_ms;      /* wall clock of the start or the last good reload */
 };
 
 void arbiter_init(struct arbiter *a, struct config *cfg, const struct privs *privs,

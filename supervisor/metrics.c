@@ -124,6 +124,42 @@ metrics_render(struct arbiter *arb, struct buf *o)
 	buf_printf(o, "drover_redis_errors_total %llu\n", (unsigned long long)c.redis_errors);
 }
 
+/* A JSON string: quotes, backslashes and control bytes escaped. */
+static void
+json_string(struct buf *o, const char *s)
+{
+	buf_printf(o, "\"");
+	for (; *s; s++) {
+		unsigned char ch = (unsigned char)*s;
+		if (ch == '"' || ch == '\\')
+			buf_printf(o, "\\%c", ch);
+		else if (ch < 0x20)
+			buf_printf(o, "\\u%04x", ch);
+		else
+			buf_printf(o, "%c", ch);
+	}
+	buf_printf(o, "\"");
+}
+
+/* The newest reloads first, as the status page lists them. */
+static void
+reloads_json(struct arbiter *arb, struct buf *o)
+{
+	unsigned n = arb->nreloads < ARBITER_RELOADS ? arb->nreloads : ARBITER_RELOADS;
+
+	buf_printf(o, ",\"reloads\":[");
+	for (unsigned i = 0; i < n; i++) {
+		const struct reload_event *e = &arb->reloads[(arb->nreloads - 1 - i) % ARBITER_RELOADS];
+		buf_printf(o, "%s{\"at_ms\":%lld,\"generation\":%u,\"result\":", i ? "," : "",
+		    (long long)e->at_ms, e->generation);
+		json_string(o, e->result);
+		buf_printf(o, ",\"error\":");
+		json_string(o, e->error);
+		buf_printf(o, "}");
+	}
+	buf_printf(o, "]");
+}
+
 void
 status_render_json(struct arbiter *arb, struct buf *o)
 {
@@ -153,8 +189,14 @@ status_render_json(struct arbiter *arb, struct buf *o)
 	shm_sum_counters(arb->shm->sb, &c);
 	int up, open;
 	bool configured = redis_state(arb, &up, &open);
+	uint64_t requests = 0;
+	for (size_t i = 0; i < sizeof c.requests / sizeof c.requests[0]; i++)
+		requests += c.requests[i];
 	buf_printf(o, "],\"redis\":{\"configured\":%s,\"up\":%s,\"breaker_open\":%s}",
 	    configured ? "true" : "false", up ? "true" : "false", open ? "true" : "false");
+	buf_printf(o, ",\"version\":\"%s\",\"now_ms\":%lld,\"requests_total\":%llu", PACKAGE_VERSION,
+	    (long long)now, (unsigned long long)requests);
+	reloads_json(arb, o);
 	buf_printf(o, ",\"cache\":{\"entries\":%llu,\"bytes\":%llu,\"max_entries\":%llu,\"max_bytes\":%llu,"
 	    "\"evictions_lru\":%llu,\"evictions_ttl\":%llu,\"hits\":%llu,\"rebuilds\":%llu,\"misses\":%llu}}\n",
 	    (unsigned long long)ls.entries, (unsigned long long)ls.bytes,
