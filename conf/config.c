@@ -33,6 +33,7 @@
 /* Enums are written through an int pointer by the table. */
 _Static_assert(sizeof(enum app_type) == sizeof(int), "enum app_type is not int-sized");
 _Static_assert(sizeof(enum cookie_secure) == sizeof(int), "enum cookie_secure is not int-sized");
+_Static_assert(sizeof(enum follow_symlinks) == sizeof(int), "enum follow_symlinks is not int-sized");
 _Static_assert(sizeof(enum forwarded_header) == sizeof(int), "enum forwarded_header is not int-sized");
 
 enum ktype {
@@ -87,6 +88,9 @@ static const struct name_value forwarded_names[] = {
 };
 static const struct name_value access_formats[] = {
 	{ "combined", 0 }, { "json", 1 }, { "logfmt", 2 }, { NULL, 0 }
+};
+static const struct name_value follow_names[] = {
+	{ "yes", FOLLOW_YES }, { "owner", FOLLOW_OWNER }, { "no", FOLLOW_NO }, { NULL, 0 }
 };
 static const struct name_value samesite_names[] = {
 	{ "Lax", 0 }, { "Strict", 1 }, { "None", 2 }, { NULL, 0 }
@@ -144,6 +148,7 @@ static const struct key keys[] = {
 	{ "app", "static_root", K_STR, O(static_root), 0, 0, NULL, 0 },
 	{ "app", "mime_types", K_STR, O(mime_types), 0, 0, NULL, 0 },
 	{ "app", "expires", K_DUR, O(expires_ms), 0, DUR_MAX, NULL, 0 },
+	{ "app", "follow_symlinks", K_ENUM, O(follow_symlinks), 0, 0, follow_names, 0 },
 
 	{ "session", "enabled", K_BOOL, O(session_enabled), 0, 0, NULL, 0 },
 	{ "session", "cookie_name", K_STR, O(cookie_name), 0, 0, NULL, F_NONEMPTY },

@@ -16,6 +16,7 @@
 #define CONFIG_ERR_MAX 512
 
 enum app_type { APP_CGI = 0, APP_FASTCGI, APP_STATIC };
+enum follow_symlinks { FOLLOW_YES = 0, FOLLOW_OWNER, FOLLOW_NO };
 enum cookie_secure { COOKIE_SECURE_AUTO = 0, COOKIE_SECURE_ON, COOKIE_SECURE_OFF };
 /* Which header a trusted proxy speaks: X-Forwarded-For/-Proto, or RFC 7239 Forwarded. */
 enum forwarded_header { FORWARDED_X = 0, FORWARDED_RFC7239 };
@@ -64,6 +65,7 @@ struct config {
 	char *static_root;        /* NULL: root */
 	char *mime_types;         /* extra mime.types file, read after /etc/mime.types */
 	int64_t expires_ms;       /* static files: Cache-Control max-age; 0: none */
+	enum follow_symlinks follow_symlinks;
 
 	/* [session] */
 	bool session_enabled;

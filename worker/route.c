@@ -75,32 +75,25 @@ denied(const char *norm, const char *deny)
 	return false;
 }
 
-static bool
-under_root(const char *real_root, const char *real_file)
+/*
+ * follow_symlinks for one path component: cand was stat'ed (its target, if
+ * it is a link) into target. yes costs nothing; owner and no look at the
+ * component itself.
+ */
+static int
+link_check(const struct config *cfg, const char *cand, const struct stat *target)
 {
-	size_t n = strlen(real_root);
-	if (n == 1)
-		return true;
-	return strncmp(real_root, real_file, n) == 0 && (real_file[n] == '/' || real_file[n] == '\0');
-}
-
-/* A root's real path. A worker's roots rarely change (an app's root and
- * its static_root), so the last two are kept. */
-static const char *
-real_root_of(const char *root)
-{
-	static char for_root[2][PATH_MAX], real[2][PATH_MAX];
-	static int last;
-	for (int i = 0; i < 2; i++)
-		if (strcmp(for_root[i], root) == 0)
-			return real[i];
-	int i = last = !last;
-	if (strlen(root) >= sizeof for_root[i] || realpath(root, real[i]) == NULL) {
-		for_root[i][0] = '\0';
-		return NULL;
-	}
-	snprintf(for_root[i], sizeof for_root[i], "%s", root);
-	return real[i];
+	if (cfg->follow_symlinks == FOLLOW_YES)
+		return 0;
+	struct stat l;
+	if (lstat(cand, &l) < 0)
+		return 404;
+	if (!S_ISLNK(l.st_mode))
+		return 0;
+	/* owner: Apache's SymLinksIfOwnerMatch, the link's owner must own the target. */
+	if (cfg->follow_symlinks == FOLLOW_NO || l.st_uid != target->st_uid)
+		return 403;
+	return 0;
 }
 
 const char *
@@ -117,17 +110,12 @@ route_index_names(const struct config *cfg)
 
 /* Decides what the regular file at cand (URL prefix script, rest info) is. */
 static int
-classify(const struct config *cfg, enum app_type type, const char *real_root, const char *cand,
+classify(const struct config *cfg, enum app_type type, const char *cand,
     const char *script, size_t slen, const char *info, struct route *r)
 {
-	char real[PATH_MAX];
-	if (realpath(cand, real) == NULL)
-		return 404;
-	if (!under_root(real_root, real))
-		return 403;
 	bool is_script;
 	if (type == APP_CGI)
-		is_script = access(real, X_OK) == 0;
+		is_script = access(cand, X_OK) == 0;
 	else if (type == APP_FASTCGI)
 		is_script = route_has_suffix(cand, cfg->extensions);
 	else
@@ -141,13 +129,22 @@ classify(const struct config *cfg, enum app_type type, const char *real_root, co
 	memcpy(r->t.script_name, script, slen);
 	r->t.script_name[slen] = '\0';
 	snprintf(r->t.path_info, sizeof r->t.path_info, "%s", info);
-	snprintf(r->t.filename, sizeof r->t.filename, "%s", real);
+	/* The path as named under root, as nginx's $document_root$fastcgi_script_name;
+	 * an app's working directory is not drover's, so a relative root is made absolute. */
+	if (cand[0] != '/') {
+		char real[PATH_MAX];
+		if (realpath(cand, real) == NULL)
+			return 404;
+		snprintf(r->t.filename, sizeof r->t.filename, "%s", real);
+	} else if (snprintf(r->t.filename, sizeof r->t.filename, "%s", cand) >= (int)sizeof r->t.filename) {
+		return 414;
+	}
 	return 0;
 }
 
 /* A directory path with its slash: the first index file that exists. */
 static int
-find_index(const struct config *cfg, enum app_type type, const char *real_root, char *cand,
+find_index(const struct config *cfg, enum app_type type, char *cand,
     size_t clen, const char *norm, struct route *r)
 {
 	char script[4096];
@@ -163,8 +160,11 @@ find_index(const struct config *cfg, enum app_type type, const char *real_root, 
 		cand[clen + n] = '\0';
 		struct stat sb;
 		if (stat(cand, &sb) == 0 && S_ISREG(sb.st_mode)) {
+			int st = link_check(cfg, cand, &sb);
+			if (st)
+				return st;
 			int slen = snprintf(script, sizeof script, "%s%.*s", norm, (int)n, s);
-			return classify(cfg, type, real_root, cand, script, (size_t)slen, "", r);
+			return classify(cfg, type, cand, script, (size_t)slen, "", r);
 		}
 		s += n;
 	}
@@ -183,9 +183,6 @@ route_resolve_in(const struct config *cfg, const char *root, enum app_type type,
 	if (st)
 		return st;
 	if (denied(norm, cfg->deny))
-		return 404;
-	const char *real_root = real_root_of(root);
-	if (real_root == NULL)
 		return 404;
 
 	/* The longest existing file prefix is the file: walk one segment at a
@@ -210,8 +207,11 @@ route_resolve_in(const struct config *cfg, const char *root, enum app_type type,
 		struct stat sb;
 		if (stat(cand, &sb) < 0)
 			return 404;
+		st = link_check(cfg, cand, &sb);
+		if (st)
+			return st;
 		if (S_ISREG(sb.st_mode))
-			return classify(cfg, type, real_root, cand, norm, next, norm + next, r);
+			return classify(cfg, type, cand, norm, next, norm + next, r);
 		if (!S_ISDIR(sb.st_mode))
 			return 404;
 		pos = next;
@@ -225,7 +225,7 @@ route_resolve_in(const struct config *cfg, const char *root, enum app_type type,
 	if (rlen + nlen >= sizeof cand)
 		return 414;
 	memcpy(cand + rlen, norm, nlen + 1);
-	return find_index(cfg, type, real_root, cand, rlen + nlen, norm, r);
+	return find_index(cfg, type, cand, rlen + nlen, norm, r);
 }
 
 int

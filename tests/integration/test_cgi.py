@@ -287,6 +287,9 @@ class TestResponseHead(CgiBase):
 
 
 class TestFailures(CgiBase):
+    # escape.cgi links out of the root: not followed with follow_symlinks = no.
+    sets = ("app.follow_symlinks=no",)
+
     def test_missing_404(self):
         self.assertEqual(self.get("/nope.cgi")[0], 404)
         self.assertEqual(self.get("/nope.cgi/extra")[0], 404)

@@ -180,9 +180,23 @@ OUTSIDE = "#!/bin/sh\nprintf 'Content-Type: text/plain\\r\\n\\r\\nOUTSIDE-ROOT\\
 INSIDE = "#!/bin/sh\nprintf 'Content-Type: text/plain\\r\\n\\r\\ninside\\n'\n"
 
 
+LINK_TARGETS = (b"/linkdir/evil.cgi", b"/sibling/evil.cgi", b"/sib.cgi", b"/sib.cgi/x",
+                b"/linkdir%2fevil.cgi")
+PATH_TRICKS = (b"/../evil.cgi", b"/%2e%2e/evil.cgi", b"/%2E%2e/outside/evil.cgi",
+               b"/..%2fevil.cgi", b"/..%2Foutside%2Fevil.cgi", b"//../evil.cgi",
+               b"/.%2e/evil.cgi", b"/ok.cgi/../../evil.cgi", b"/..\\evil.cgi",
+               b"/%252e%252e/evil.cgi", b"/./../evil.cgi", b"/linkdir/../../evil.cgi",
+               b"/linkdir/%2e%2e/%2e%2e/evil.cgi", b"/sibling%2f..%2f..%2fevil.cgi",
+               b"/ok.cgi%2f..%2f..%2fevil.cgi", b"/%00/../evil.cgi",
+               b"http://a" + b"/../evil.cgi")
+
+
 class PathEscapes(ServerBase):
     """root/ with a symlinked directory pointing out, a symlink into a
-    sibling directory whose name starts with the root's, and encoded tricks."""
+    sibling directory whose name starts with the root's, and encoded tricks;
+    with follow_symlinks = no, no link is followed either."""
+    sets = ("app.follow_symlinks=no",)
+    targets = LINK_TARGETS + PATH_TRICKS
 
     @classmethod
     def setUpClass(cls):
@@ -215,14 +229,7 @@ class PathEscapes(ServerBase):
         self.assertEqual((st, body), (200, b"inside\n"))
 
     def test_nothing_outside_root_runs(self):
-        for target in (b"/linkdir/evil.cgi", b"/sibling/evil.cgi", b"/sib.cgi", b"/sib.cgi/x",
-                       b"/../evil.cgi", b"/%2e%2e/evil.cgi", b"/%2E%2e/outside/evil.cgi",
-                       b"/..%2fevil.cgi", b"/..%2Foutside%2Fevil.cgi", b"//../evil.cgi",
-                       b"/.%2e/evil.cgi", b"/ok.cgi/../../evil.cgi", b"/..\\evil.cgi",
-                       b"/%252e%252e/evil.cgi", b"/linkdir%2fevil.cgi", b"/./../evil.cgi",
-                       b"/ok.cgi%2f..%2f..%2fevil.cgi", b"/%00/../evil.cgi",
-                       b"/" + os.path.join(self.top.encode(), b"evil.cgi"),
-                       b"http://a" + b"/../evil.cgi"):
+        for target in self.targets + (b"/" + os.path.join(self.top.encode(), b"evil.cgi"),):
             resp = raw(self.port, b"GET %s HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n" % target)
             st = status_of(resp)
             self.assertIn(st, (400, 403, 404), (target, resp[:200]))
@@ -233,6 +240,41 @@ class PathEscapes(ServerBase):
         resp = raw(self.port, b"GET //ok.cgi HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n")
         self.assertIn(status_of(resp), (200, 400, 404))
         self.assertNotIn(b"OUTSIDE-ROOT", resp)
+
+
+class PathEscapesFollowingLinks(PathEscapes):
+    """follow_symlinks = yes (the default): links the administrator made are
+    followed, as nginx does; .. and its encodings still never leave the root."""
+    sets = ()
+    targets = PATH_TRICKS
+
+    def test_links_are_followed(self):
+        for target in (b"/sib.cgi", b"/linkdir/evil.cgi"):
+            st, _, body = request(self.port, "GET", target.decode())
+            self.assertEqual((st, body), (200, b"OUTSIDE-ROOT\n"), target)
+
+
+class PathEscapesOwnerLinks(PathEscapes):
+    """follow_symlinks = owner: a link is followed only when its owner owns
+    the target."""
+    sets = ("app.follow_symlinks=owner",)
+    targets = PATH_TRICKS
+
+    def test_owner_decides(self):
+        # The test's own links to its own files: followed.
+        st, _, body = request(self.port, "GET", "/sib.cgi")
+        self.assertEqual((st, body), (200, b"OUTSIDE-ROOT\n"))
+        if os.geteuid() != 0:
+            self.skipTest("another owner needs root")
+        link = os.path.join(self.cgi, "other.cgi")
+        os.symlink(os.path.join(self.top, "evil.cgi"), link)
+        try:
+            os.lchown(link, 65534, -1)
+            st, _, body = request(self.port, "GET", "/other.cgi")
+            self.assertEqual(st, 403)
+            self.assertNotIn(b"OUTSIDE-ROOT", body)
+        finally:
+            os.unlink(link)
 
 
 @unittest.skipUnless(os.geteuid() == 0, "privilege drop needs root")

@@ -111,7 +111,7 @@ START_TEST(php_runs_only_php)
 	ck_assert_int_eq(kind_of(&c, "/index.php", &r), SCRIPT);
 	ck_assert_str_eq(r.t.script_name, "/index.php");
 	ck_assert_str_eq(r.t.path_info, "");
-	snprintf(want, sizeof want, "%s/index.php", real_root);
+	snprintf(want, sizeof want, "%s/index.php", root);
 	ck_assert_str_eq(r.t.filename, want);
 	ck_assert_int_eq(kind_of(&c, "/index.php/a/b.png", &r), SCRIPT);
 	ck_assert_str_eq(r.t.script_name, "/index.php");
