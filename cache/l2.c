@@ -318,19 +318,27 @@ breaker_close(struct l2 *l)
 	notify_state(l);
 }
 
+/* The window is over (or a caller cannot wait for it): one probe decides. */
+static void
+breaker_half_open(struct l2 *l)
+{
+	if (l->breaker != BREAKER_OPEN)
+		return;
+	ev_timer_stop(l->loop, &l->breaker_timer);
+	l->breaker = BREAKER_HALF_OPEN;
+	log_info("redis", "state=breaker_half_open addr=%s", l->addr);
+	notify_state(l);
+	if (!l->dead)
+		probe_start(l);
+}
+
 static void
 breaker_timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
 {
 	struct l2 *l = w->data;
 
 	enter(l);
-	if (l->breaker == BREAKER_OPEN) {
-		l->breaker = BREAKER_HALF_OPEN;
-		log_info("redis", "state=breaker_half_open addr=%s", l->addr);
-		notify_state(l);
-		if (!l->dead)
-			probe_start(l);
-	}
+	breaker_half_open(l);
 	leave(l);
 }
 
@@ -1305,6 +1313,20 @@ l2_usable(const struct l2 *l)
 {
 	return (l != NULL && !l->dead && l->breaker == BREAKER_CLOSED &&
 	    l->cmd.state == CONN_UP && l->cmd.ac != NULL);
+}
+
+void
+l2_retry_now(struct l2 *l)
+{
+	if (l == NULL || l->dead)
+		return;
+	enter(l);
+	if (l->breaker == BREAKER_OPEN)
+		breaker_half_open(l);
+	else if (l->breaker == BREAKER_CLOSED && l->cmd.state == CONN_DOWN &&
+	    ev_is_active(&l->cmd.retry_timer))
+		timer_after(l, &l->cmd.retry_timer, 0);
+	leave(l);
 }
 
 bool

@@ -90,6 +90,15 @@ void l2_delete(struct l2 *l, const uint8_t sid[16], int64_t ttl_ms, l2_done_cb c
 extern const uint8_t l2_tombstone[L2_TOMBSTONE_LEN];
 bool l2_is_tombstone(const uint8_t *val, size_t len);
 
+/*
+ * For a caller that cannot wait (a draining worker with writes Redis has
+ * not acknowledged): an open breaker goes half-open and probes now, a
+ * reconnect waiting out its backoff starts now. The state hook reports
+ * the outcome. Calling it often is the caller's choice; each call costs at
+ * most one PING or one connect.
+ */
+void l2_retry_now(struct l2 *l);
+
 /* True while the invalidation subscription is confirmed. */
 bool l2_subscribed(const struct l2 *l);
 

@@ -107,6 +107,27 @@ ops_tick(struct arbiter *a)
 	upgrade_tick(a);
 }
 
+/*
+ * The last workers out flushed what they could (worker/session.c); what is
+ * still dirty now ends with the shared memory. Said and counted, never
+ * silent. Every worker is gone, so nobody holds the L1 lock.
+ */
+static void
+account_unflushed(struct arbiter *a, struct shm_region *shm)
+{
+	struct lru *l = lru_attach(shm->cache);
+	struct lru_stats st;
+
+	if (l == NULL || !a->cfg->session_enabled)
+		return;
+	lru_get_stats(l, &st);
+	if (st.dirty == 0)
+		return;
+	atomic_fetch_add(&shm->sb->retired.session_stores[SS_LOST_AT_EXIT], st.dirty);
+	log_error("session", "result=lost_at_exit count=%llu note=\"writes Redis never acknowledged end with this host's cache\"",
+	    (unsigned long long)st.dirty);
+}
+
 /* Old side of a binary upgrade: the sockets now belong to the new supervisor. */
 static void
 handed_over(struct arbiter *a)
@@ -259,6 +280,8 @@ main(int argc, char **argv)
 	int rc = arbiter_run(&arb, loop);
 	/* After an upgrade the files are the new supervisor's. */
 	bool mine = !upgrade_handed_over();
+	if (mine)
+		account_unflushed(&arb, &shm);
 	admin_stop(&admin);
 	control_stop(&control, mine);
 	listeners_close(&ls, mine);

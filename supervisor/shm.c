@@ -14,7 +14,7 @@
 
 const char *const sess_lookup_names[SL__N] = { "hit", "rebuild", "miss", "unavailable" };
 const char *const sess_store_names[SS__N] = { "ok", "oversize", "conflict", "error", "unavailable",
-	"skipped_breaker" };
+	"skipped_breaker", "lost_at_exit" };
 
 const double hist_bounds[HIST_BUCKETS] = {
 	0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30

@@ -36,6 +36,7 @@ enum sess_lookup { SL_HIT = 0, SL_REBUILD, SL_MISS, SL_UNAVAILABLE, SL__N };
 enum sess_store {
 	SS_OK = 0, SS_OVERSIZE, SS_CONFLICT, SS_ERROR, SS_UNAVAILABLE,
 	SS_SKIPPED_BREAKER,  /* kept in L1, not sent: breaker open or no connection */
+	SS_LOST_AT_EXIT,     /* still dirty when the supervisor exited */
 	SS__N
 };
 /* Their names in logs, CGI variables and metric labels. */

@@ -36,6 +36,11 @@
 #define FLUSH_BATCH 64
 /* A dirty entry younger than this is still in its writer's hands. */
 #define FLUSH_MIN_AGE_MS 2000
+/* A full round (Redis back, or a drain) sends at most this many per turn. */
+#define FLUSH_FULL_MAX 1024
+#define DRAIN_POLL_SECONDS 0.02
+/* A drain with nobody left to flush after it asks Redis again this often. */
+#define DRAIN_RETRY_MS 250
 #define SWEEP_SECONDS 5.0
 #define SWEEP_WORK 256
 
@@ -47,8 +52,12 @@ static struct {
 	struct worker_slot *slot;
 	struct worker_counters *ctr;
 	struct ev_loop *loop;
-	ev_timer flush, sweep, drain_poll;
+	ev_timer flush, flush_now, sweep, drain_poll;
 	uint64_t flush_cursor;
+	struct scoreboard *sb;
+	bool was_up;                /* Redis usable at the last state change */
+	bool drain_sent;            /* the drain sent its full round */
+	int64_t drain_retry_ms;
 	uint8_t *env;               /* envelope scratch, envelope_bound(max_value_bytes) */
 	size_t env_cap;
 	uint8_t *val;               /* decoded value scratch, max_value_bytes */
@@ -142,6 +151,11 @@ on_l2_state(void *arg, bool up, bool breaker_open)
 {
 	atomic_store(&S.slot->redis_up, up ? 1 : 0);
 	atomic_store(&S.slot->breaker_open, breaker_open ? 1 : 0);
+	/* Back (a half-open probe succeeded, or a reconnect): what was written
+	 * meanwhile goes out now, from the loop rather than inside l2's call. */
+	if (up && !S.was_up)
+		ev_timer_start(S.loop, &S.flush_now);
+	S.was_up = up;
 }
 
 static void
@@ -229,32 +243,55 @@ delete_to_l2(const uint8_t sid[SESSION_ID_LEN])
 	l2_delete(S.l2, sid, S.cfg->ttl_ms, on_l2_stored, ps);
 }
 
+/*
+ * Sends dirty L1 entries (any worker's) to Redis. A regular round takes one
+ * batch and skips entries young enough that their writer's own store may
+ * still be on its way. A full round (Redis just came back, or a drain)
+ * takes every dirty entry up to FLUSH_FULL_MAX, whatever its age: a second
+ * copy of a write is harmless, Redis's version check answers it as already
+ * stored.
+ */
 static void
-on_flush(struct ev_loop *loop, ev_timer *t, int revents)
+flush_round(bool full)
 {
 	if (S.l2 == NULL || !l2_usable(S.l2))
 		return;
 	uint8_t keys[FLUSH_BATCH][LRU_KEY_LEN];
-	size_t n = lru_dirty_scan(S.l1, &S.flush_cursor, keys, FLUSH_BATCH);
 	int64_t now = wall_ms();
-	for (size_t i = 0; i < n; i++) {
-		size_t len;
-		struct lru_meta meta;
-		if (lru_get(S.l1, keys[i], now, 0, S.env, S.env_cap, &len, &meta) != LRU_OK || !meta.dirty)
-			continue;
-		if (l2_is_tombstone(S.env, len)) {
-			delete_to_l2(keys[i]);
-			continue;
+	size_t sent = 0;
+	do {
+		size_t n = lru_dirty_scan(S.l1, &S.flush_cursor, keys, FLUSH_BATCH);
+		for (size_t i = 0; i < n; i++) {
+			size_t len;
+			struct lru_meta meta;
+			if (lru_get(S.l1, keys[i], now, 0, S.env, S.env_cap, &len, &meta) != LRU_OK ||
+			    !meta.dirty)
+				continue;
+			sent++;
+			if (l2_is_tombstone(S.env, len)) {
+				delete_to_l2(keys[i]);
+				continue;
+			}
+			struct envelope_meta em;
+			if (!full && (envelope_decode(&S.keys, keys[i], S.env, len, &em, S.val,
+			    S.cfg->max_value_bytes, &(size_t){0}) != ENV_OK ||
+			    now - em.updated_ms < FLUSH_MIN_AGE_MS))
+				continue;
+			store_to_l2(keys[i], S.env, len, meta.version);
 		}
-		struct envelope_meta em;
-		/* Only entries whose writer had time to store them itself. */
-		if (envelope_decode(&S.keys, keys[i], S.env, len, &em, S.val, S.cfg->max_value_bytes,
-		    &(size_t){0}) != ENV_OK)
-			continue;
-		if (now - em.updated_ms < FLUSH_MIN_AGE_MS)
-			continue;
-		store_to_l2(keys[i], S.env, len, meta.version);
-	}
+	} while (full && S.flush_cursor != 0 && sent < FLUSH_FULL_MAX && l2_usable(S.l2));
+}
+
+static void
+on_flush(struct ev_loop *loop, ev_timer *t, int revents)
+{
+	flush_round(false);
+}
+
+static void
+on_flush_now(struct ev_loop *loop, ev_timer *t, int revents)
+{
+	flush_round(true);
 }
 
 static void
@@ -283,6 +320,7 @@ session_worker_init(const struct config *cfg, struct shm_region *shm, struct wor
 	S.slot = slot;
 	S.ctr = &slot->c;
 	S.loop = loop;
+	S.sb = shm->sb;
 	atomic_store(&slot->redis_up, -1);
 	if (!cfg->session_enabled)
 		return 0;
@@ -314,6 +352,7 @@ session_worker_init(const struct config *cfg, struct shm_region *shm, struct wor
 		atomic_store(&slot->redis_up, 0);
 		ev_timer_init(&S.flush, on_flush, FLUSH_SECONDS, FLUSH_SECONDS);
 		ev_timer_start(loop, &S.flush);
+		ev_timer_init(&S.flush_now, on_flush_now, 0.0, 0.0);
 	}
 	struct lru_stats st;
 	lru_get_stats(S.l1, &st);
@@ -323,11 +362,56 @@ session_worker_init(const struct config *cfg, struct shm_region *shm, struct wor
 	return 0;
 }
 
+/* Whether a worker other than this one is serving, or about to: it will flush what is left. */
+static bool
+others_stay(void)
+{
+	for (int i = 0; i < SHM_MAX_WORKERS; i++) {
+		struct worker_slot *sl = &S.sb->slots[i];
+		int st = atomic_load(&sl->state);
+		if (sl != S.slot && (st == WS_READY || st == WS_STARTING))
+			return true;
+	}
+	return false;
+}
+
+static uint64_t
+dirty_entries(void)
+{
+	struct lru_stats st;
+	lru_get_stats(S.l1, &st);
+	return st.dirty;
+}
+
+/*
+ * A draining worker sends every dirty entry once; if it is among the last
+ * (no worker stays to flush after it, as in a stop), it keeps at it, asking
+ * Redis again every DRAIN_RETRY_MS through an open breaker, until nothing
+ * is dirty or the worker's graceful bound ends the drain. What is still
+ * dirty when the supervisor exits is counted there (lost_at_exit).
+ */
 static void
 on_drain_poll(struct ev_loop *loop, ev_timer *t, int revents)
 {
-	if (S.l2 && l2_pending(S.l2) > 0 && l2_usable(S.l2))
+	if (l2_pending(S.l2) > 0)
+		return;   /* a round is still out */
+	bool alone = !others_stay();
+	if ((S.drain_sent && !alone) || dirty_entries() == 0)
+		goto done;
+	if (l2_usable(S.l2)) {
+		flush_round(true);
+		S.drain_sent = true;
 		return;
+	}
+	if (!alone)
+		goto done;   /* Redis is down; the workers that stay flush it later */
+	int64_t now = mono_ms();
+	if (now - S.drain_retry_ms >= DRAIN_RETRY_MS) {
+		S.drain_retry_ms = now;
+		l2_retry_now(S.l2);
+	}
+	return;
+done:
 	ev_timer_stop(loop, t);
 	S.drained();
 }
@@ -335,14 +419,12 @@ on_drain_poll(struct ev_loop *loop, ev_timer *t, int revents)
 void
 session_worker_drain(void (*done)(void))
 {
-	/* Writes still on their way to Redis are waited for (the worker's
-	 * graceful bound still applies); a dead Redis is not waited on. */
-	if (S.l2 == NULL || l2_pending(S.l2) == 0 || !l2_usable(S.l2)) {
+	if (S.l2 == NULL || S.l1 == NULL) {
 		done();
 		return;
 	}
 	S.drained = done;
-	ev_timer_init(&S.drain_poll, on_drain_poll, 0.02, 0.02);
+	ev_timer_init(&S.drain_poll, on_drain_poll, 0.0, DRAIN_POLL_SECONDS);
 	ev_timer_start(S.loop, &S.drain_poll);
 }
 

@@ -6,6 +6,7 @@ import re
 import signal
 import socket
 import subprocess
+import threading
 import time
 import unittest
 
@@ -478,6 +479,60 @@ class RedisSessions(unittest.TestCase):
         self.assertEqual(m['drover_session_stores_total{result="skipped_breaker"}'] -
                          before['drover_session_stores_total{result="skipped_breaker"}'], 5)
         self.assertEqual(m['drover_session_stores_total{result="ok"}'], 6)
+
+    def redis_version(self, v):
+        sid = v.cookie.split("=", 1)[1].split(".")[0]
+        val = self.redis.cmd("GET", "drover:s:" + sid)
+        return None if val is None else int.from_bytes(val[8:16], "big")
+
+    def test_term_during_a_redis_pause_loses_no_acknowledged_write(self):
+        # A window long enough that only the drain's own probes can get the
+        # writes out before the workers' graceful bound.
+        d = self.start(sets=["redis.breaker_failures=2", "redis.breaker_window=60"])
+        users = [Visitor(d.port) for _ in range(8)]
+        for u in users:
+            u.count()
+        wait_until(lambda: all(self.redis_version(u) == 1 for u in users), 5)
+        acked = [None] * len(users)
+
+        def write(i):
+            acked[i] = users[i].count()[0]   # count n is stored as version n
+
+        os.kill(self.redis.proc.pid, signal.SIGSTOP)
+        paused = time.monotonic()
+        try:
+            threads = [threading.Thread(target=write, args=(i,)) for i in range(len(users))]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join(10)
+            self.assertEqual(acked, [2] * len(users))
+            time.sleep(max(0.0, paused + 0.3 - time.monotonic()))
+            d.signal(signal.SIGTERM)
+            # Redis stays paused until a drain's probe has failed on it (or
+            # drover is gone without trying).
+            def probe_failed():
+                log = d.read_log()
+                return "breaker_open" in log[log.index("state=draining"):]
+            wait_until(lambda: d.proc.poll() is not None or probe_failed(), 10)
+        finally:
+            os.kill(self.redis.proc.pid, signal.SIGCONT)
+        d.proc.wait(30)
+        self.assertEqual([self.redis_version(u) for u in users], acked, "acknowledged writes lost")
+        self.assertNotIn("lost_at_exit", d.read_log())
+
+    def test_writes_that_cannot_be_flushed_are_counted_at_exit(self):
+        d = self.start(sets=["redis.breaker_failures=1", "server.graceful_timeout=1"])
+        users = [Visitor(d.port) for _ in range(3)]
+        self.redis.stop()
+        wait_until(lambda: d.metrics()["drover_redis_up"] == 0, 10)
+        for u in users:
+            u.count()
+        t0 = time.monotonic()
+        d.signal(signal.SIGTERM)
+        d.proc.wait(30)
+        self.assertLess(time.monotonic() - t0, 10, "the drain bound holds with Redis gone")
+        self.assertIn("result=lost_at_exit count=3", d.read_log())
 
     def test_tampered_redis_value_is_rejected(self):
         a = self.start()
