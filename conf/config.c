@@ -28,7 +28,6 @@
 #include "common/log.h"
 #include "conf/config.h"
 #include "conf/secrets.h"
-#include "supervisor/shm.h"
 
 /* Enums are written through an int pointer by the table. */
 _Static_assert(sizeof(enum app_type) == sizeof(int), "enum app_type is not int-sized");
@@ -108,7 +107,7 @@ static const struct name_value samesite_names[] = {
 
 static const struct key keys[] = {
 	{ "server", "bind", K_BINDS, O(binds), 0, 0, NULL, 0 },
-	{ "server", "workers", K_INT, O(workers), 1, SHM_MAX_WORKERS, NULL, 0 },
+	{ "server", "workers", K_INT, O(workers), 1, DROVER_MAX_WORKERS, NULL, 0 },
 	{ "server", "backlog", K_INT, O(backlog), 1, 65535, NULL, 0 },
 	{ "server", "user", K_STR, O(user), 0, 0, NULL, 0 },
 	{ "server", "group", K_STR, O(group), 0, 0, NULL, 0 },
@@ -466,8 +465,8 @@ config_defaults(struct config *c)
 	}
 	if (ncpu < 1)
 		ncpu = 1;
-	if (ncpu > SHM_MAX_WORKERS)
-		ncpu = SHM_MAX_WORKERS;
+	if (ncpu > DROVER_MAX_WORKERS)
+		ncpu = DROVER_MAX_WORKERS;
 	c->workers = (int)ncpu;
 	c->backlog = 1024;
 	c->graceful_timeout_ms = 30 * SEC;

@@ -31,6 +31,15 @@ struct strlist {
 	int layer;
 };
 
+/*
+ * The most workers a config may ask for ([server] workers, scale, TTIN).
+ * A rolling restart runs one replacement beyond the target while every old
+ * worker may still be draining, so the scoreboard has room for target +
+ * surge + draining: twice as many plus one.
+ */
+#define DROVER_MAX_WORKERS 128
+#define DROVER_SCOREBOARD_SLOTS (2 * DROVER_MAX_WORKERS + 1)
+
 struct config {
 	/* [server] */
 	struct strlist binds;

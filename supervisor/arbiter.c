@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -230,6 +231,34 @@ start_failed(struct arbiter *a, int i)
 		rollout_failed(a, "replacements keep dying at start");
 }
 
+/*
+ * A worker that died outright (SIGKILL, the OOM killer) could not kill its
+ * apps. The supervisor is a child subreaper, so they are its children now,
+ * each in its own process group (workers share the supervisor's): every
+ * such group is killed.
+ */
+static void
+kill_orphaned_apps(void)
+{
+	char path[64];
+	snprintf(path, sizeof path, "/proc/self/task/%d/children", (int)getpid());
+	FILE *f = fopen(path, "re");
+	if (f == NULL)
+		return;
+	pid_t own = getpgrp();
+	long pid;
+	while (fscanf(f, "%ld", &pid) == 1) {
+		pid_t pg = getpgid((pid_t)pid);
+		if (pg <= 0 || pg == own)
+			continue;
+		log_info("worker", "orphan=%ld note=\"app process of a dead worker, killed with its group\"",
+		    pid);
+		if (kill(-pg, SIGKILL) < 0 && errno != ESRCH)
+			kill((pid_t)pid, SIGKILL);
+	}
+	fclose(f);
+}
+
 static void
 on_child(struct ev_loop *loop, ev_child *wc, int revents)
 {
@@ -263,6 +292,7 @@ on_child(struct ev_loop *loop, ev_child *wc, int revents)
 				replace_now = true;
 			}
 		}
+		kill_orphaned_apps();
 		shm_retire_counters(a->shm->sb, slot_of(a, i));
 		atomic_store(&slot_of(a, i)->pid, 0);
 		atomic_store(&slot_of(a, i)->state, WS_FREE);
@@ -524,8 +554,8 @@ arbiter_scale(struct arbiter *a, int workers)
 {
 	if (workers < 1)
 		workers = 1;
-	if (workers > SHM_MAX_WORKERS / 2)
-		workers = SHM_MAX_WORKERS / 2;
+	if (workers > DROVER_MAX_WORKERS)
+		workers = DROVER_MAX_WORKERS;
 	log_info("scale", "from=%d to=%d", a->target, workers);
 	a->target = workers;
 }
@@ -626,6 +656,8 @@ arbiter_run(struct arbiter *a, struct ev_loop *loop)
 		ev_signal_start(loop, &sup_sw[i]);
 	}
 	signal(SIGPIPE, SIG_IGN);
+	if (prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) < 0)
+		log_warn("startup", "note=\"not a child subreaper: %s\"", strerror(errno));
 	ev_child_init(&sup_cw, on_child, 0, 0);
 	ev_child_start(loop, &sup_cw);
 	give_logs_to_workers(a);

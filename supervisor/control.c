@@ -104,7 +104,7 @@ parse_count(const char *s, int *out)
 	char *end;
 	errno = 0;
 	long v = strtol(s, &end, 10);
-	if (errno || end == s || *end != '\0' || v < 1 || v > SHM_MAX_WORKERS / 2)
+	if (errno || end == s || *end != '\0' || v < 1 || v > DROVER_MAX_WORKERS)
 		return -1;
 	*out = (int)v;
 	return 0;
@@ -140,7 +140,7 @@ execute(struct control *ctl, char *line, struct buf *out)
 	} else if (strncmp(line, "scale ", 6) == 0) {
 		if (parse_count(line + 6, &n) < 0) {
 			buf_printf(out, "error: scale needs a number of workers from 1 to %d\n",
-			    SHM_MAX_WORKERS / 2);
+			    DROVER_MAX_WORKERS);
 			result = "error";
 		} else if (a->stopping) {
 			buf_printf(out, "error: shutting down\n");

@@ -11,9 +11,14 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
+#include "common/util.h"
 #include "supervisor/listeners.h"
+
+#define BIND_RETRY_MS 2000
+#define BIND_RETRY_STEP_MS 50
 
 int
 sockaddr_parse(const char *addr, struct sockaddr_storage *ss, socklen_t *len)
@@ -112,6 +117,44 @@ unix_perm_resolve(struct unix_perm *p, int mode, const char *owner, const char *
 	return 0;
 }
 
+/* A socket file left by a crashed drover would make bind fail; remove it
+ * only if it is a socket nobody answers on. */
+static void
+remove_stale_unix(const struct sockaddr_storage *ss, socklen_t slen)
+{
+	const char *path = ((const struct sockaddr_un *)ss)->sun_path;
+	struct stat st;
+	if (lstat(path, &st) < 0 || !S_ISSOCK(st.st_mode))
+		return;
+	int probe = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (probe < 0)
+		return;
+	if (connect(probe, (const struct sockaddr *)ss, slen) < 0 && errno == ECONNREFUSED)
+		unlink(path);
+	close(probe);
+}
+
+/*
+ * Right after a crash, the old workers may hold the address for a moment
+ * while they clean up: an address in use is retried for BIND_RETRY_MS,
+ * as nginx does, before it counts as taken.
+ */
+static int
+bind_retrying(int fd, const struct sockaddr_storage *ss, socklen_t slen)
+{
+	int64_t deadline = mono_ms() + BIND_RETRY_MS;
+	for (;;) {
+		if (ss->ss_family == AF_UNIX)
+			remove_stale_unix(ss, slen);
+		if (bind(fd, (const struct sockaddr *)ss, slen) == 0)
+			return 0;
+		if (errno != EADDRINUSE || mono_ms() >= deadline)
+			return -1;
+		struct timespec ts = { 0, BIND_RETRY_STEP_MS * 1000000L };
+		nanosleep(&ts, NULL);
+	}
+}
+
 int
 listen_on(const char *addr, int backlog, char *err, size_t errlen)
 {
@@ -138,21 +181,7 @@ listen_on_perm(const char *addr, int backlog, const struct unix_perm *perm, char
 		(void)setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
 	if (ss.ss_family == AF_INET6)
 		(void)setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one);
-	if (ss.ss_family == AF_UNIX) {
-		/* A socket file left by a crashed drover would make bind fail;
-		 * remove it only if it is a socket nobody answers on. */
-		const char *path = ((struct sockaddr_un *)&ss)->sun_path;
-		struct stat st;
-		if (lstat(path, &st) == 0 && S_ISSOCK(st.st_mode)) {
-			int probe = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-			if (probe >= 0 && connect(probe, (struct sockaddr *)&ss, slen) < 0 &&
-			    errno == ECONNREFUSED)
-				unlink(path);
-			if (probe >= 0)
-				close(probe);
-		}
-	}
-	if (bind(fd, (struct sockaddr *)&ss, slen) < 0) {
+	if (bind_retrying(fd, &ss, slen) < 0) {
 		snprintf(err, errlen, "bind %s: %s", addr, strerror(errno));
 		close(fd);
 		return -1;

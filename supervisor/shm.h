@@ -15,8 +15,11 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "conf/config.h"
+
 #define SHM_MAGIC 0x64726f7672ULL    /* "drovr" */
-#define SHM_MAX_WORKERS 128
+/* Scoreboard slots, sized in conf/ for target + surge + draining workers. */
+#define SHM_MAX_WORKERS DROVER_SCOREBOARD_SLOTS
 
 enum worker_state {
 	WS_FREE = 0, WS_STARTING, WS_READY, WS_DRAINING, WS_GONE

@@ -4,8 +4,12 @@
  * stdout streamed through the shared app-response path, stderr to the error
  * log line by line with the script's name.
  *
- * A child outlives its request only until it is reaped: abort kills the
- * whole group and leaves the ev_child watcher to collect the status.
+ * No process outlives its request for long: abort and request_timeout kill
+ * the whole group at once, a script still running once its stdout closed is
+ * killed after a short grace, the group goes when the script exits, and
+ * every group is killed when the worker exits (a worker killed outright
+ * takes the script with it through its parent-death signal). The ev_child
+ * watcher collects the status.
  */
 #include "config.h"
 
@@ -15,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/queue.h>
 #include <unistd.h>
 
 #include <ev.h>
@@ -29,20 +34,36 @@
 #include "worker/spawn.h"
 
 #define CGI_READ 65536
+/*
+ * A script whose response is complete (stdout closed) but which keeps
+ * running gets this long to exit by itself; then its process group is
+ * killed, so no request leaves a process behind.
+ */
+#define AFTER_RESPONSE_GRACE_S 1.0
 
 struct cgi_proc {
+	LIST_ENTRY(cgi_proc) entry;   /* every proc not yet freed */
 	pid_t pid;
 	struct request *req;          /* NULL once detached */
 	struct ev_loop *loop;
 	ev_child child;
 	ev_io in, out, err;
-	ev_timer timer;
+	ev_timer timer, grace;
 	int in_fd, out_fd, err_fd;
 	size_t body_off;
 	bool exited;
 	char script[256];             /* quoted for the log */
 	struct errlog err_log;
 };
+
+static LIST_HEAD(, cgi_proc) procs = LIST_HEAD_INITIALIZER(procs);
+
+static void
+kill_group(struct cgi_proc *p)
+{
+	if (!p->exited && kill(-p->pid, SIGKILL) < 0 && errno == ESRCH)
+		kill(p->pid, SIGKILL);
+}
 
 static void
 stop_io(struct cgi_proc *p, ev_io *w, int *fd)
@@ -57,8 +78,11 @@ stop_io(struct cgi_proc *p, ev_io *w, int *fd)
 static void
 maybe_free(struct cgi_proc *p)
 {
-	if (p->req == NULL && p->exited && p->out_fd < 0 && p->err_fd < 0 && p->in_fd < 0)
+	if (p->req == NULL && p->exited && p->out_fd < 0 && p->err_fd < 0 && p->in_fd < 0) {
+		ev_timer_stop(p->loop, &p->grace);
+		LIST_REMOVE(p, entry);
 		free(p);
+	}
 }
 
 /* Lets go of the request; the process, if still running, is killed. */
@@ -76,8 +100,7 @@ detach(struct cgi_proc *p, bool kill_it)
 		if (p->err_fd >= 0)
 			errlog_flush(&p->err_log);
 		stop_io(p, &p->err, &p->err_fd);
-		if (!p->exited && kill(-p->pid, SIGKILL) < 0 && errno == ESRCH)
-			kill(p->pid, SIGKILL);
+		kill_group(p);
 	}
 	maybe_free(p);
 }
@@ -107,6 +130,8 @@ on_stdout(struct ev_loop *loop, ev_io *w, int revents)
 	struct request *req = p->req;
 	if (n <= 0) {
 		stop_io(p, &p->out, &p->out_fd);
+		if (!p->exited)
+			ev_timer_start(loop, &p->grace);
 		if (req) {
 			detach(p, false);
 			app_eof(req);
@@ -157,6 +182,26 @@ on_stdin(struct ev_loop *loop, ev_io *w, int revents)
 		p->body_off += (size_t)n;
 	}
 	stop_io(p, &p->in, &p->in_fd);
+}
+
+static void
+on_grace(struct ev_loop *loop, ev_timer *t, int revents)
+{
+	struct cgi_proc *p = t->data;
+	ev_timer_stop(loop, t);
+	if (p->exited)
+		return;
+	log_info("cgi", "script=%s pid=%d note=\"still running after its response, killed\"",
+	    p->script, (int)p->pid);
+	kill_group(p);
+}
+
+void
+cgi_kill_all(void)
+{
+	struct cgi_proc *p;
+	LIST_FOREACH(p, &procs, entry)
+		kill_group(p);
 }
 
 static void
@@ -242,6 +287,7 @@ cgi_start(struct request *req)
 	}
 	p->pid = pid;
 	p->req = req;
+	LIST_INSERT_HEAD(&procs, p, entry);
 	p->loop = conn_loop(req->conn);
 	const char *name = t.script_name[0] ? t.script_name : t.filename;
 	log_quote(p->script, sizeof p->script, name, strlen(name) > 200 ? 200 : strlen(name));
@@ -270,6 +316,8 @@ cgi_start(struct request *req)
 	ev_timer_init(&p->timer, on_timeout, (double)cfg->request_timeout_ms / 1000.0, 0);
 	p->timer.data = p;
 	ev_timer_start(p->loop, &p->timer);
+	ev_timer_init(&p->grace, on_grace, AFTER_RESPONSE_GRACE_S, 0);
+	p->grace.data = p;
 	return 0;
 }
 

@@ -6,4 +6,7 @@
 
 extern const struct app_ops cgi_app;
 
+/* Kills the process group of every script still running (the worker is exiting). */
+void cgi_kill_all(void);
+
 #endif

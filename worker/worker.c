@@ -57,11 +57,30 @@ set_accepting(bool on)
 	w.accepting = on;
 }
 
+/*
+ * Gives the listening sockets back at once: a supervisor restarted right
+ * after a crash must be able to bind them while this worker still cleans
+ * up (an app that ignores SIGTERM can take a second).
+ */
+static void
+close_listeners(void)
+{
+	set_accepting(false);
+	for (size_t i = 0; i < w.naccepts; i++) {
+		if (w.accepts[i].fd >= 0)
+			close(w.accepts[i].fd);
+		w.accepts[i].fd = -1;
+	}
+	w.naccepts = 0;
+}
+
 static void exit_worker(int code) __attribute__((noreturn));
 
 static void
 exit_worker(int code)
 {
+	close_listeners();
+	cgi_kill_all();
 	app_pool_shutdown();
 	session_worker_shutdown();
 	log_info("worker", "state=exit id=%d pid=%d", w.ctx->id, (int)getpid());
@@ -136,8 +155,10 @@ on_heartbeat(struct ev_loop *loop, ev_timer *t, int revents)
 {
 	atomic_store(&w.slot->heartbeat_ms, mono_ms());
 	/* A supervisor gone without the death signal reaching us. */
-	if (getppid() == 1)
+	if (getppid() == 1) {
+		conn_close_all();
 		exit_worker(0);
+	}
 }
 
 static void
@@ -171,6 +192,7 @@ on_signal(struct ev_loop *loop, ev_signal *s, int revents)
 	case SIGUSR2:
 		/* The supervisor died: take our CGI process groups and app
 		 * processes down with us, which a plain SIGKILL could not. */
+		close_listeners();
 		log_warn("worker", "state=exit id=%d reason=supervisor_gone", w.ctx->id);
 		conn_close_all();
 		exit_worker(1);

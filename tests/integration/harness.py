@@ -44,8 +44,8 @@ class Drover:
     """One drover supervisor started for a test, stopped by pid."""
 
     def __init__(self, args=(), workers=2, cgi=CGI_DIR, config=None, env=None, sets=(),
-                 allow_root=None, popen_kw=None):
-        self.port = free_port()
+                 allow_root=None, popen_kw=None, port=None):
+        self.port = port or free_port()
         self.admin_port = free_port()
         self.tmp = tempfile.mkdtemp(prefix="drover-test-")
         self.log_path = os.path.join(self.tmp, "drover.log")

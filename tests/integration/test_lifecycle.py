@@ -411,6 +411,68 @@ class TestWorkers(LifecycleBase):
               (seen.count(first), len(seen)), flush=True)
 
 
+class TestProcesses(LifecycleBase):
+    """No app process outlives its request or its worker."""
+
+    def test_script_that_closes_stdout_and_lingers_is_killed(self):
+        d = self.start(workers=1)
+        pidfile = os.path.join(self.tmp, "linger.pid")
+        t0 = time.monotonic()
+        st, _, body = request(d.port, path="/linger.cgi?pidfile=" + pidfile)
+        self.assertEqual((st, body), (200, b"bye\n"))
+        self.assertLess(time.monotonic() - t0, 5)
+        with open(pidfile) as f:
+            pid = int(f.read())
+        wait_gone([pid], 4)
+        self.assertTrue(log_events(d.read_log(), event="cgi", pid=pid))
+
+    def test_sigkilled_worker_takes_its_scripts_along(self):
+        """A worker killed outright cannot clean up: its scripts, and what
+        they started, are killed all the same."""
+        d = self.start(workers=1)
+        worker = d.worker_pids()[0]
+        t, res, _ = self.slow_request(d, 30)
+        os.kill(worker, signal.SIGKILL)
+        t.join(10)
+        wait_gone(res["pids"], 3)
+
+    def test_bind_right_after_supervisor_sigkill(self):
+        """The old workers give the port back first thing, and a new
+        supervisor retries bind: 5 of 5 immediate restarts succeed."""
+        # An app that ignores SIGTERM keeps an exiting worker busy for most
+        # of a second, holding the port unless it lets go of it first.
+        stubborn = os.path.join(self.tmp, "stubborn")
+        with open(stubborn, "w") as f:
+            f.write("#!/bin/sh\ntrap '' TERM\nexec sleep 60\n")
+        os.chmod(stubborn, 0o755)
+        app = ["--fastcgi", stubborn]
+        d = Drover(workers=2, cgi=None, args=app)
+        self.drovers.append(d)
+        d.wait_ready(2)
+        for _ in range(5):
+            os.kill(d.pid, signal.SIGKILL)
+            d.proc.wait(5)
+            d = Drover(workers=2, cgi=None, args=app, port=d.port)
+            self.drovers.append(d)
+            d.wait_ready(2)
+        for x in self.drovers:
+            self.assertNotIn("Address already in use", x.read_log())
+
+    def test_max_workers_reload(self):
+        """workers = 128 (the most a config may ask for) rolls over on HUP:
+        the scoreboard holds target, surge and draining workers."""
+        cfg = os.path.join(self.tmp, "big.ini")
+        with open(cfg, "w") as f:
+            f.write("[server]\nworkers = 128\ngraceful_timeout = 30\n")
+        d = self.start(workers=None, config=cfg, ready=False)
+        d.wait_ready(128, timeout=60)
+        old = set(d.worker_pids())
+        d.signal(signal.SIGHUP)
+        wait_until(lambda: "event=reload result=done" in d.read_log(), 90, step=0.5)
+        self.assertFalse(old & set(d.worker_pids()))
+        self.assertNotIn("no free scoreboard slot", d.read_log())
+
+
 class TestOperations(LifecycleBase):
     def test_usr1_reopens_logs(self):
         logf = os.path.join(self.tmp, "error.log")
