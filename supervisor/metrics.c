@@ -12,6 +12,7 @@
 #include "common/util.h"
 #include "supervisor/admin.h"
 #include "supervisor/arbiter.h"
+#include "supervisor/procstats.h"
 
 static const char *state_names[] = {
 	[WS_FREE] = "free", [WS_STARTING] = "starting", [WS_READY] = "ready",
@@ -42,6 +43,70 @@ redis_state(struct arbiter *arb, int *up, int *open)
 	return arb->cfg->redis_url != NULL && arb->cfg->redis_url[0] != '\0';
 }
 
+/* Connections and requests in flight summed over live workers, and each
+ * worker's open descriptors (an fd leak or exhaustion shows here first). */
+static void
+live_gauges(struct arbiter *arb, struct buf *o)
+{
+	unsigned long long conns = 0, inflight = 0;
+
+	for (int i = 0; i < SHM_MAX_WORKERS; i++) {
+		struct worker_slot *s = &arb->shm->sb->slots[i];
+		int st = atomic_load(&s->state);
+		if (st == WS_FREE || st == WS_GONE)
+			continue;
+		conns += atomic_load(&s->connections);
+		inflight += atomic_load(&s->inflight);
+	}
+	head(o, "drover_connections", "gauge", "Client connections open in workers.");
+	buf_printf(o, "drover_connections %llu\n", conns);
+	head(o, "drover_requests_in_flight", "gauge", "Requests being answered by workers.");
+	buf_printf(o, "drover_requests_in_flight %llu\n", inflight);
+	head(o, "drover_worker_open_fds", "gauge", "Open file descriptors of each live worker.");
+	for (int i = 0; i < SHM_MAX_WORKERS; i++) {
+		struct worker_slot *s = &arb->shm->sb->slots[i];
+		int st = atomic_load(&s->state);
+		pid_t pid = atomic_load(&s->pid);
+		int64_t n;
+		if (st == WS_FREE || st == WS_GONE || pid <= 0 || (n = procstats_open_fds(pid)) < 0)
+			continue;
+		buf_printf(o, "drover_worker_open_fds{id=\"%d\"} %lld\n", s->id, (long long)n);
+	}
+}
+
+/* drover_build_info and the standard process_* metrics of the supervisor. */
+static void
+build_and_process(struct buf *o)
+{
+	struct procstats ps;
+
+	head(o, "drover_build_info", "gauge", "Always 1; the labels say which build runs.");
+#ifdef HAVE_SYSTEMD
+	const char *systemd = "yes";
+#else
+	const char *systemd = "no";
+#endif
+	buf_printf(o, "drover_build_info{version=\"%s\",systemd=\"%s\"} 1\n", PACKAGE_VERSION, systemd);
+	if (procstats_read(0, &ps) < 0)
+		return;
+	head(o, "process_cpu_seconds_total", "counter", "User and system CPU time of the supervisor.");
+	buf_printf(o, "process_cpu_seconds_total %.2f\n", ps.cpu_seconds);
+	if (ps.open_fds >= 0) {
+		head(o, "process_open_fds", "gauge", "Open file descriptors of the supervisor.");
+		buf_printf(o, "process_open_fds %lld\n", (long long)ps.open_fds);
+	}
+	if (ps.max_fds >= 0) {
+		head(o, "process_max_fds", "gauge", "The supervisor's limit on open file descriptors.");
+		buf_printf(o, "process_max_fds %lld\n", (long long)ps.max_fds);
+	}
+	head(o, "process_resident_memory_bytes", "gauge", "Resident memory of the supervisor.");
+	buf_printf(o, "process_resident_memory_bytes %llu\n", (unsigned long long)ps.rss_bytes);
+	head(o, "process_virtual_memory_bytes", "gauge", "Virtual memory of the supervisor.");
+	buf_printf(o, "process_virtual_memory_bytes %llu\n", (unsigned long long)ps.vsize_bytes);
+	head(o, "process_start_time_seconds", "gauge", "Start time of the supervisor, seconds since the epoch.");
+	buf_printf(o, "process_start_time_seconds %.2f\n", ps.start_time);
+}
+
 void
 metrics_render(struct arbiter *arb, struct buf *o)
 {
@@ -49,10 +114,11 @@ metrics_render(struct arbiter *arb, struct buf *o)
 	struct scoreboard *sb = arb->shm->sb;
 	shm_sum_counters(sb, &c);
 
+	/* The label holds a class, not a code: Prometheus practice names it so. */
 	head(o, "drover_requests_total", "counter", "HTTP responses sent, by status class.");
 	static const char *cls[] = { "other", "1xx", "2xx", "3xx", "4xx", "5xx" };
 	for (int i = 0; i < 6; i++)
-		buf_printf(o, "drover_requests_total{code=\"%s\"} %llu\n", cls[i],
+		buf_printf(o, "drover_requests_total{code_class=\"%s\"} %llu\n", cls[i],
 		    (unsigned long long)c.requests[i]);
 
 	head(o, "drover_request_duration_seconds", "histogram", "Time from request head to response end.");
@@ -70,6 +136,10 @@ metrics_render(struct arbiter *arb, struct buf *o)
 	head(o, "drover_workers", "gauge", "Worker processes by state.");
 	for (int st = WS_STARTING; st <= WS_DRAINING; st++)
 		buf_printf(o, "drover_workers{state=\"%s\"} %d\n", state_names[st], arbiter_count(arb, st));
+
+	head(o, "drover_target_workers", "gauge", "Workers the supervisor aims to keep ready.");
+	buf_printf(o, "drover_target_workers %d\n", arb->target);
+	live_gauges(arb, o);
 
 	head(o, "drover_worker_restarts_total", "counter", "Workers replaced, by reason.");
 	buf_printf(o, "drover_worker_restarts_total{reason=\"crash\"} %llu\n", (unsigned long long)sb->restarts_crash);
@@ -122,6 +192,15 @@ metrics_render(struct arbiter *arb, struct buf *o)
 	}
 	head(o, "drover_redis_errors_total", "counter", "Redis commands sent that failed or timed out.");
 	buf_printf(o, "drover_redis_errors_total %llu\n", (unsigned long long)c.redis_errors);
+
+	head(o, "drover_config_last_reload_successful", "gauge",
+	    "1 when the last reload was accepted and rolled out (or none happened), else 0.");
+	buf_printf(o, "drover_config_last_reload_successful %d\n", arb->last_reload_ok ? 1 : 0);
+	head(o, "drover_config_last_reload_success_timestamp_seconds", "gauge",
+	    "When the running config was loaded, seconds since the epoch.");
+	buf_printf(o, "drover_config_last_reload_success_timestamp_seconds %.3f\n",
+	    (double)arb->last_reload_ok_ms / 1000.0);
+	build_and_process(o);
 }
 
 /* A JSON string: quotes, backslashes and control bytes escaped. */

@@ -541,7 +541,7 @@ class TestOperations(LifecycleBase):
         request(d.port, "GET", "/pid.cgi")
         m = d.metrics()
         self.assertEqual(m['drover_workers{state="ready"}'], 2)
-        self.assertGreaterEqual(m['drover_requests_total{code="2xx"}'], 1)
+        self.assertGreaterEqual(m['drover_requests_total{code_class="2xx"}'], 1)
 
 
 if __name__ == "__main__":

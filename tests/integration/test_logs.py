@@ -39,11 +39,11 @@ class Base(SharedDrover):
 
 class Combined(Base):
     def test_client_gone_before_the_app_finished_is_499(self):
-        before = self.d.metrics().get('drover_requests_total{code="4xx"}', 0)
+        before = self.d.metrics().get('drover_requests_total{code_class="4xx"}', 0)
         send_and_leave(self.port, b"GET /slow.cgi?sleep=2&gone499 HTTP/1.1\r\nHost: a\r\n\r\n")
         line = self.wait_line(lambda l: "gone499" in l and '" 499 ' in l)[0]
         self.assertRegex(line, r'^127\.0\.0\.1 - - \[[^]]+\] "GET /slow\.cgi\?sleep=2&gone499 HTTP/1\.1" 499 0 ')
-        wait_until(lambda: self.d.metrics().get('drover_requests_total{code="4xx"}', 0) == before + 1)
+        wait_until(lambda: self.d.metrics().get('drover_requests_total{code_class="4xx"}', 0) == before + 1)
 
     def test_every_head_request_logged(self):
         # curl -I: the client has its whole answer when the app's head arrives

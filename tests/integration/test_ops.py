@@ -21,7 +21,7 @@ DROVERCTL = os.environ.get("DROVERCTL_BIN", os.path.join(BUILDDIR, "droverctl"))
 
 # docs/design.md section 8: name -> (type, label values that must be exported).
 CONTRACT_METRICS = {
-    "drover_requests_total": ("counter", [("code", c) for c in ("2xx", "3xx", "4xx", "5xx")]),
+    "drover_requests_total": ("counter", [("code_class", c) for c in ("2xx", "3xx", "4xx", "5xx")]),
     "drover_request_duration_seconds": ("histogram", []),
     "drover_workers": ("gauge", [("state", "ready")]),
     "drover_worker_restarts_total": ("counter", [("reason", "crash")]),
@@ -35,6 +35,19 @@ CONTRACT_METRICS = {
     "drover_session_cache_refused_total": ("counter", []),
     "drover_redis_configured": ("gauge", []),
     "drover_redis_errors_total": ("counter", []),
+    "drover_target_workers": ("gauge", []),
+    "drover_connections": ("gauge", []),
+    "drover_requests_in_flight": ("gauge", []),
+    "drover_worker_open_fds": ("gauge", []),
+    "drover_config_last_reload_successful": ("gauge", []),
+    "drover_config_last_reload_success_timestamp_seconds": ("gauge", []),
+    "drover_build_info": ("gauge", []),
+    "process_cpu_seconds_total": ("counter", []),
+    "process_open_fds": ("gauge", []),
+    "process_max_fds": ("gauge", []),
+    "process_resident_memory_bytes": ("gauge", []),
+    "process_virtual_memory_bytes": ("gauge", []),
+    "process_start_time_seconds": ("gauge", []),
 }
 # Exported only when a Redis url is configured (test_sessions checks them there).
 REDIS_ONLY_METRICS = ("drover_redis_up", "drover_redis_breaker_open")
@@ -150,6 +163,31 @@ class AdminEndpointTest(unittest.TestCase):
             self.assertNotIn(name, types, "no Redis is configured")
         self.assertEqual(sample(samples, "drover_redis_configured"), 0)
 
+    def test_build_process_and_live_gauges(self):
+        _, _, samples = self.metrics()
+        st = self.d.status()
+        self.assertEqual(sample(samples, "drover_build_info", version=st["version"]), 1)
+        self.assertEqual(sample(samples, "drover_target_workers"), st["target_workers"])
+        # The supervisor's own figures, checked against /proc.
+        pid = st["pid"]
+        # (the admin connection answering this is one more)
+        self.assertAlmostEqual(sample(samples, "process_open_fds"), len(os.listdir("/proc/%d/fd" % pid)),
+                               delta=2)
+        with open("/proc/%d/stat" % pid) as f:
+            start_ticks = int(f.read().rsplit(")", 1)[1].split()[19])
+        with open("/proc/stat") as f:
+            btime = int([l for l in f if l.startswith("btime ")][0].split()[1])
+        started = btime + start_ticks / os.sysconf("SC_CLK_TCK")
+        self.assertAlmostEqual(sample(samples, "process_start_time_seconds"), started, delta=1.0)
+        self.assertGreater(sample(samples, "process_resident_memory_bytes"), 1 << 20)
+        # One fd gauge per live worker, matching /proc.
+        for w in st["workers"]:
+            n = sample(samples, "drover_worker_open_fds", id=w["id"])
+            self.assertAlmostEqual(n, len(os.listdir("/proc/%d/fd" % w["pid"])), delta=2)
+        self.assertEqual(sample(samples, "drover_connections"), 0)
+        self.assertEqual(sample(samples, "drover_requests_in_flight"), 0)
+        self.assertEqual(sample(samples, "drover_config_last_reload_successful"), 1)
+
     def test_counters_and_histogram_move_with_traffic(self):
         _, _, before = self.metrics()
         n = 7
@@ -157,10 +195,10 @@ class AdminEndpointTest(unittest.TestCase):
             self.assertEqual(request(self.d.port, path="/hello.cgi")[0], 200)
         self.assertEqual(request(self.d.port, path="/no-such.cgi")[0], 404)
         _, _, after = self.metrics()
-        self.assertEqual(sample(after, "drover_requests_total", code="2xx") -
-                         sample(before, "drover_requests_total", code="2xx"), n)
-        self.assertEqual(sample(after, "drover_requests_total", code="4xx") -
-                         sample(before, "drover_requests_total", code="4xx"), 1)
+        self.assertEqual(sample(after, "drover_requests_total", code_class="2xx") -
+                         sample(before, "drover_requests_total", code_class="2xx"), n)
+        self.assertEqual(sample(after, "drover_requests_total", code_class="4xx") -
+                         sample(before, "drover_requests_total", code_class="4xx"), 1)
         buckets = [(l["le"], v) for name, l, v in after
                    if name == "drover_request_duration_seconds_bucket"]
         self.assertEqual(buckets[-1][0], "+Inf")
@@ -342,6 +380,18 @@ class DroverctlTest(unittest.TestCase):
         self.assertIn(ini + ":3", err)
         self.assertTrue(err.startswith("droverctl: "), err)
         self.assertEqual(self.d.status()["generation"], 1)
+        # The failure shows in the metrics, in /status and on the status page's source.
+        m = parse_exposition(ctl(self.d.sock, "metrics")[1])[2]
+        self.assertEqual(sample(m, "drover_config_last_reload_successful"), 0)
+        last = self.d.status()["reloads"][0]
+        self.assertEqual(last["result"], "rejected")
+        self.assertIn(ini + ":3", last["error"])
+        with open(ini, "w") as f:
+            f.write("[server]\nworkers = 2\n")
+        self.assertEqual(self.d.ctl("reload")[0], 0)
+        m = parse_exposition(ctl(self.d.sock, "metrics")[1])[2]
+        self.assertEqual(sample(m, "drover_config_last_reload_successful"), 1)
+        self.assertEqual(self.d.status()["reloads"][0]["result"], "accepted")
 
     def test_scale(self):
         rc, out, err = self.d.ctl("scale", "3")
