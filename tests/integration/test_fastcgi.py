@@ -266,15 +266,26 @@ class FastCGITest(unittest.TestCase):
         # One process, a slow request in front: the next one queues, then runs.
         d = self.start(workers=1, processes=1)
         out = {}
-        t = threading.Thread(target=lambda: out.setdefault("slow", self.get(d, "/?sleep=1", timeout=10)))
+
+        def slow():
+            out["slow"] = self.get(d, "/?sleep=1", timeout=10)
+        t = threading.Thread(target=slow)
         t.start()
-        time.sleep(0.2)
-        t0 = time.monotonic()
-        st, _, _ = self.get(d, "/quick", timeout=10)
+        try:
+            # The worker takes the slow request to the app in the same turn
+            # of its loop that counts it in flight: the next one must queue.
+            wait_until(lambda: d.status()["workers"][0]["in_flight"] == 1, 5)
+            st, _, b = self.get(d, "/quick", timeout=10)
+        finally:
+            t.join(10)
         self.assertEqual(st, 200)
-        self.assertGreater(time.monotonic() - t0, 0.5)
-        t.join(10)
         self.assertEqual(out["slow"][0], 200)
+        # Queued behind the slow one on the single app process: answered
+        # by the same process, and only once the slow one is (the worker's
+        # access log lines are written as each response completes).
+        self.assertEqual(app_pid(b), app_pid(out["slow"][2]))
+        log = wait_until(lambda: "GET /quick " in d.read_log() and d.read_log(), 5)
+        self.assertLess(log.index("GET /?sleep=1 "), log.index("GET /quick "))
 
     def test_client_disconnect_aborts_request(self):
         d = self.start(workers=1, processes=1, sets=["app.request_timeout=20"])
@@ -320,9 +331,9 @@ class FastCGITest(unittest.TestCase):
         tmp = tempfile.mkdtemp(prefix="drover-fcgi-tmp-")
         self.addCleanup(shutil.rmtree, tmp, True)
         d = self.start(workers=2, processes=2, env={"TMPDIR": tmp})
-        apps = hello_children(d.pid)
-        self.assertEqual(len(apps), 4)
-        self.assertEqual(len(os.listdir(tmp)), 2)
+        # Ready workers may still be starting their app processes.
+        apps = wait_until(lambda: len(hello_children(d.pid)) == 4 and hello_children(d.pid), 10)
+        wait_until(lambda: len(os.listdir(tmp)) == 2, 10)
         st, _, _ = self.get(d, "/")
         self.assertEqual(st, 200)
         d.signal(signal.SIGTERM)
@@ -456,6 +467,10 @@ class BadApp:
         self.ls.listen(16)
         self.ls.settimeout(0.2)
         self.stopping = False
+        self.lock = threading.Lock()
+        self.nconn = 0
+        self.seen = []                  # (QUERY_STRING, connection number)
+        self.hold = threading.Event()   # releases an "afterend_hold" answer
         self.t = threading.Thread(target=self.serve, daemon=True)
         self.t.start()
 
@@ -513,9 +528,14 @@ class BadApp:
 
     def conn(self, c):
         c.settimeout(10)
+        with self.lock:
+            self.nconn += 1
+            n = self.nconn
         try:
             while True:
                 env, keep = self.read_request(c)
+                with self.lock:
+                    self.seen.append((env.get("QUERY_STRING", ""), n))
                 if not self.answer(c, env.get("QUERY_STRING", "")):
                     break
                 if not keep:
@@ -562,19 +582,33 @@ class BadApp:
             time.sleep(0.5)
         elif q == "afterend":
             c.sendall(rec(STDOUT, head + b"ok") + rec(STDOUT) + end_rec() + rec(STDOUT, b"more"))
+        elif q == "afterend_hold":
+            # Answers when told, with a stray record after END_REQUEST in
+            # the same write, and would take the next request on this
+            # connection if drover sent one.
+            self.hold.wait(10)
+            c.sendall(rec(STDOUT, head + b"ok") + rec(STDOUT) + end_rec() + rec(STDOUT, b"more"))
+            return True
         return False
+
+
+def start_bad_app(test, processes):
+    """A BadApp as the external server of a one-worker drover, both stopped
+    in cleanup; sets test.app and test.d."""
+    tmp = tempfile.mkdtemp(prefix="drover-fcgi-bad-")
+    test.addCleanup(shutil.rmtree, tmp, True)
+    path = os.path.join(tmp, "bad.sock")
+    test.app = BadApp(path)
+    test.addCleanup(test.app.stop)
+    test.addCleanup(test.app.hold.set)
+    test.d = start_drover(test, args=["--fastcgi", "unix:" + path], workers=1, cgi=None,
+                          sets=["app.processes=%d" % processes, "app.request_timeout=5"])
+    test.d.wait_ready(1)
 
 
 class ProtocolViolationTest(unittest.TestCase):
     def setUp(self):
-        self.tmp = tempfile.mkdtemp(prefix="drover-fcgi-bad-")
-        self.addCleanup(shutil.rmtree, self.tmp, True)
-        path = os.path.join(self.tmp, "bad.sock")
-        self.app = BadApp(path)
-        self.addCleanup(self.app.stop)
-        self.d = start_drover(self, args=["--fastcgi", "unix:" + path], workers=1, cgi=None,
-                              sets=["app.processes=2", "app.request_timeout=5"])
-        self.d.wait_ready(1)
+        start_bad_app(self, processes=2)
         self.worker = self.d.worker_pids()
 
     def q(self, mode):
@@ -602,6 +636,43 @@ class ProtocolViolationTest(unittest.TestCase):
         st, _, b = self.q("afterend")
         self.assertEqual((st, b), (200, b"ok"))
         self.assertEqual(self.d.worker_pids(), self.worker)
+
+
+class StrayBytesTest(unittest.TestCase):
+    """Bytes after END_REQUEST close the app connection: drover does not
+    know what they were, so it never sends another request down it. An
+    external server's connection is kept only to hand straight to a
+    request waiting in the worker, so one is made to wait."""
+
+    def setUp(self):
+        start_bad_app(self, processes=1)
+
+    def test_stray_bytes_after_end_request_close_the_kept_connection(self):
+        out = {}
+
+        def get(name, q):
+            out[name] = request(self.d.port, path="/?" + q, timeout=10)
+        first = threading.Thread(target=get, args=("first", "afterend_hold"))
+        second = threading.Thread(target=get, args=("second", "ok"))
+        first.start()
+        try:
+            wait_until(lambda: self.app.seen, 5)
+            second.start()
+            # Counted in flight in the same turn of the worker's loop that
+            # queues it behind the first (one app connection at most).
+            wait_until(lambda: self.d.status()["workers"][0]["in_flight"] == 2, 5)
+        finally:
+            self.app.hold.set()
+            first.join(10)
+            if second.ident is not None:
+                second.join(10)
+        self.assertEqual((out["first"][0], out["first"][2]), (200, b"ok"))
+        self.assertEqual((out["second"][0], out["second"][2]), (200, b"ok"))
+        with self.app.lock:
+            seen = dict(self.app.seen)
+        self.assertEqual(len(self.app.seen), 2)
+        self.assertNotEqual(seen["afterend_hold"], seen["ok"],
+                            "the queued request went down the connection that had stray bytes")
 
 
 @unittest.skipUnless(os.access(PHP_CGI, os.X_OK), "php-cgi not installed")
