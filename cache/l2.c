@@ -103,7 +103,7 @@ enum breaker { BREAKER_CLOSED, BREAKER_OPEN, BREAKER_HALF_OPEN };
 
 enum req_kind {
 	REQ_GET, REQ_STORE, REQ_DELETE,		/* a caller's */
-	REQ_HANDSHAKE, REQ_SCRIPT, REQ_POLICY, REQ_PROBE, REQ_HEARTBEAT
+	REQ_HANDSHAKE, REQ_INFO, REQ_SCRIPT, REQ_POLICY, REQ_PROBE, REQ_HEARTBEAT
 };
 
 struct l2;
@@ -544,6 +544,30 @@ handle_user(struct l2 *l, struct req *r, redisReply *rep)
 		breaker_failure(l);
 }
 
+/* Finds run_id in an INFO server answer and tells the hook. */
+static void
+server_identity(struct l2 *l, const char *p, size_t len)
+{
+	static const char key[] = "run_id:";
+	const char *end = p + len, *at;
+	char id[L2_RUN_ID_LEN + 1];
+	size_t n;
+
+	for (at = p; at + sizeof(key) - 1 <= end; at++) {
+		if ((at == p || at[-1] == '\n') && memcmp(at, key, sizeof(key) - 1) == 0)
+			break;
+	}
+	if (at + sizeof(key) - 1 > end || l->hooks.server == NULL)
+		return;
+	at += sizeof(key) - 1;
+	for (n = 0; at + n < end && n < L2_RUN_ID_LEN && hex_digit((unsigned char)at[n]) >= 0; n++)
+		id[n] = at[n];
+	if (n != L2_RUN_ID_LEN)
+		return;
+	id[n] = '\0';
+	l->hooks.server(l->hooks.arg, id);
+}
+
 static void
 handle_internal(struct l2 *l, struct req *r, redisReply *rep)
 {
@@ -570,6 +594,12 @@ handle_internal(struct l2 *l, struct req *r, redisReply *rep)
 			reply_reason(reason, sizeof(reason), "SCRIPT LOAD", rep);
 			conn_fail_later(&l->cmd, reason);
 		}
+		break;
+	case REQ_INFO:
+		/* Before the script's answer, so the hook hears of a new server
+		 * before the state hook hears the connection is up. */
+		if (rep->type == REDIS_REPLY_STRING)
+			server_identity(l, rep->str, rep->len);
 		break;
 	case REQ_POLICY:
 		/* CONFIG may be renamed or disabled: then there is nothing to check. */
@@ -966,6 +996,12 @@ on_connect(const redisAsyncContext *cac, int status)
 
 		argvlen[1] = (size_t)snprintf(db, sizeof(db), "%d", l->db);
 		internal_send(l, REQ_HANDSHAKE, 2, argv, argvlen);
+	}
+	{
+		const char *argv[2] = { "INFO", "server" };
+		size_t argvlen[2] = { 4, 6 };
+
+		internal_send(l, REQ_INFO, 2, argv, argvlen);
 	}
 	script_load(l, REQ_SCRIPT);
 	if (!l->policy_checked) {

@@ -42,7 +42,15 @@ struct l2_hooks {
 	void (*invalidate)(void *arg, const uint8_t sid[16], uint64_t version);
 	/* Connection state changed; up is false while down or the breaker is open. */
 	void (*state)(void *arg, bool up, bool breaker_open);
+	/*
+	 * Each (re)connection, before state reports it up: the server's
+	 * run_id (INFO server). A run_id that changes means another server
+	 * process, which may have started without the data.
+	 */
+	void (*server)(void *arg, const char run_id[]);
 };
+
+#define L2_RUN_ID_LEN 40
 
 /*
  * The callback contract, kept on every path (sent, refused at once, timed

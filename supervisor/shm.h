@@ -80,6 +80,10 @@ struct scoreboard {
 	_Atomic uint64_t restarts_crash, restarts_timeout, restarts_max_requests, restarts_reload;
 	struct worker_counters retired; /* counters of slots since reused, folded in by the supervisor */
 	struct worker_slot slots[SHM_MAX_WORKERS];
+	/* Redis server identity last seen by any worker (a hash of its run_id,
+	 * 0: none yet), and when a change of it was last seen (wall ms). */
+	_Atomic uint64_t redis_run;
+	_Atomic int64_t redis_lost_ms;
 };
 
 struct shm_region {

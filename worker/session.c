@@ -158,6 +158,28 @@ on_l2_state(void *arg, bool up, bool breaker_open)
 	S.was_up = up;
 }
 
+/*
+ * Redis answers from another server process: if it started empty, every
+ * write it had acknowledged is gone, though this host's L1 still holds the
+ * sessions. One worker per change notices (the identity is shared), logs it
+ * and records when; sessions found in L1 from then on are stored again
+ * (session_begin). The exchange makes the notice once per change.
+ */
+static void
+on_l2_server(void *arg, const char run_id[])
+{
+	uint64_t h = 1469598103934665603ULL;
+	for (const char *p = run_id; *p; p++)
+		h = (h ^ (uint8_t)*p) * 1099511628211ULL;
+	h |= 1;
+	uint64_t old = atomic_exchange(&S.sb->redis_run, h);
+	if (old == 0 || old == h)
+		return;
+	atomic_store(&S.sb->redis_lost_ms, wall_ms());
+	log_warn("redis", "state=server_changed run_id=%.8s note=\"a different Redis process answers; sessions this host holds are stored again as they are used\"",
+	    run_id);
+}
+
 static void
 on_l2_invalidate(void *arg, const uint8_t sid[16], uint64_t version)
 {
@@ -343,7 +365,8 @@ session_worker_init(const struct config *cfg, struct shm_region *shm, struct wor
 			.breaker_window_ms = cfg->breaker_window_ms,
 			.host_id = shm->sb->host_id,
 		};
-		struct l2_hooks hooks = { .arg = NULL, .invalidate = on_l2_invalidate, .state = on_l2_state };
+		struct l2_hooks hooks = { .arg = NULL, .invalidate = on_l2_invalidate, .state = on_l2_state,
+			.server = on_l2_server };
 		S.l2 = l2_new(loop, &lc, &hooks);
 		if (S.l2 == NULL) {
 			log_error("session", "error=\"bad [redis] url\"");
@@ -486,6 +509,34 @@ tampered(struct request *req, const char *what)
 	log_warn("session", "result=tampered sid=%s what=%s", p, what);
 }
 
+/*
+ * An L1 hit on a clean entry written before Redis changed server (see
+ * on_l2_server): Redis may no longer have it, so it is stored again, once
+ * per worker and session (a small table remembers which were sent).
+ */
+#define RESENT_SLOTS 1024
+static void
+restore_if_lost(const uint8_t sid[SESSION_ID_LEN], const uint8_t *env, size_t len,
+    const struct lru_meta *meta, int64_t updated_ms)
+{
+	static uint64_t resent[RESENT_SLOTS];
+	static int64_t resent_for;
+	int64_t lost = atomic_load(&S.sb->redis_lost_ms);
+	if (lost == 0 || updated_ms >= lost || meta->dirty || S.l2 == NULL)
+		return;
+	if (resent_for != lost) {
+		memset(resent, 0, sizeof resent);
+		resent_for = lost;
+	}
+	uint64_t h;
+	memcpy(&h, sid, sizeof h);
+	h |= 1;
+	if (resent[h % RESENT_SLOTS] == h)
+		return;
+	resent[h % RESENT_SLOTS] = h;
+	store_to_l2(sid, env, len, meta->version);
+}
+
 /* A fresh id for a new visitor; its cookie is sent once something is stored. */
 static void
 new_visitor(struct request *req)
@@ -501,7 +552,8 @@ new_visitor(struct request *req)
 
 /* Decodes an envelope into req->sess; false when it does not verify. */
 static bool
-take_envelope(struct request *req, const uint8_t *env, size_t len, size_t *bytes)
+take_envelope(struct request *req, const uint8_t *env, size_t len, size_t *bytes,
+    int64_t *updated_ms)
 {
 	struct envelope_meta em;
 	size_t vlen;
@@ -513,6 +565,7 @@ take_envelope(struct request *req, const uint8_t *env, size_t len, size_t *bytes
 		return false;
 	}
 	req->sess.version = em.version;
+	*updated_ms = em.updated_ms;
 	req->sess.data_b64 = b64_encode(S.val, vlen);
 	*bytes = vlen;
 	return req->sess.data_b64 != NULL;
@@ -535,7 +588,7 @@ on_l2_lookup(void *arg, int result, const uint8_t *val, size_t len)
 		lru_put(S.l1, req->sess.sid, val, len, &m);
 		new_visitor(req);
 	} else if (result == L2_OK) {
-		if (take_envelope(req, val, len, &bytes)) {
+		if (take_envelope(req, val, len, &bytes, &(int64_t){0})) {
 			req->sess.result = SL_REBUILD;
 			/* Promote: later requests on this host are hits. */
 			struct lru_meta m = { .version = req->sess.version,
@@ -595,10 +648,12 @@ session_begin(struct request *req, void (*cont)(struct request *))
 	int r = lru_get(S.l1, s->sid, wall_ms(), S.cfg->ttl_ms, S.env, S.env_cap, &len, &meta);
 	if (r == LRU_OK) {
 		size_t bytes = 0;
+		int64_t updated;
 		if (l2_is_tombstone(S.env, len)) {
 			new_visitor(req);   /* deleted: the id is never adopted again */
-		} else if (take_envelope(req, S.env, len, &bytes)) {
+		} else if (take_envelope(req, S.env, len, &bytes, &updated)) {
 			s->result = SL_HIT;
+			restore_if_lost(s->sid, S.env, len, &meta, updated);
 		} else {
 			lru_delete(S.l1, s->sid);
 			new_visitor(req);

@@ -534,6 +534,25 @@ class RedisSessions(unittest.TestCase):
         self.assertLess(time.monotonic() - t0, 10, "the drain bound holds with Redis gone")
         self.assertIn("result=lost_at_exit count=3", d.read_log())
 
+    def test_redis_restarted_empty_gets_sessions_back_from_l1(self):
+        a = self.start()
+        v = Visitor(a.port)
+        for i in range(1, 4):
+            self.assertEqual(v.count()[0], i)
+        wait_until(lambda: self.redis_version(v) == 3, 5)
+        self.redis.stop()
+        self.redis.start()   # same port, no persistence: empty
+        self.assertIsNone(self.redis_version(v))
+        wait_until(lambda: "state=server_changed" in a.read_log(), 15)
+        wait_until(lambda: a.metrics()["drover_redis_up"] == 1, 15)
+        # The session is only read here (hello.cgi stores nothing).
+        st, _, _ = v.get("/hello.cgi")
+        self.assertEqual(st, 200)
+        wait_until(lambda: self.redis_version(v) == 3, 5)
+        b = self.start()
+        v.port = b.port
+        self.assertEqual(v.count()[:2], (4, "rebuild"))
+
     def test_tampered_redis_value_is_rejected(self):
         a = self.start()
         v = Visitor(a.port)

@@ -45,7 +45,8 @@ static struct server srv;
 static struct ev_loop *loop;
 
 struct hookrec {
-	int	 invalidations, zero, state_calls, opens;
+	int	 invalidations, zero, state_calls, opens, servers;
+	char	 run_id[L2_RUN_ID_LEN + 1];
 	uint8_t	 sid[16];
 	uint64_t version;
 	bool	 up, open;
@@ -294,6 +295,18 @@ hook_invalidate(void *arg, const uint8_t sid[16], uint64_t version)
 }
 
 static void
+hook_server(void *arg, const char run_id[])
+{
+	struct hookrec *h = arg;
+
+	ck_assert_uint_eq(strlen(run_id), L2_RUN_ID_LEN);
+	/* Heard before the connection is reported up. */
+	ck_assert(!h->up);
+	h->servers++;
+	snprintf(h->run_id, sizeof(h->run_id), "%s", run_id);
+}
+
+static void
 hook_state(void *arg, bool up, bool open)
 {
 	struct hookrec *h = arg;
@@ -339,7 +352,7 @@ open_l2(const char *url, uint64_t host, struct hookrec *h)
 		.command_timeout_ms = CMD_TIMEOUT_MS, .breaker_failures = FAILURES,
 		.breaker_window_ms = WINDOW_MS, .host_id = host,
 	};
-	struct l2_hooks hooks = { h, hook_invalidate, hook_state };
+	struct l2_hooks hooks = { h, hook_invalidate, hook_state, hook_server };
 
 	if (url == NULL) {
 		snprintf(buf, sizeof(buf), "redis://127.0.0.1:%d", srv.port);
@@ -683,6 +696,25 @@ START_TEST(test_redis_down_and_back)
 }
 END_TEST
 
+/* A restarted server is another process: its run_id tells the caller. */
+START_TEST(test_server_identity_on_each_connection)
+{
+	struct hookrec h = { 0 };
+	struct l2 *l = open_ready(1, &h);
+	char first[L2_RUN_ID_LEN + 1];
+
+	ck_assert_int_eq(h.servers, 1);
+	snprintf(first, sizeof(first), "%s", h.run_id);
+	server_kill();
+	ck_assert(wait_for(pred_unusable, l, 2.0));
+	server_start();
+	ck_assert(wait_for(pred_usable, l, 5.0));
+	ck_assert_int_eq(h.servers, 2);
+	ck_assert_str_ne(h.run_id, first);
+	l2_free(l);
+}
+END_TEST
+
 START_TEST(test_free_with_commands_in_flight)
 {
 	struct hookrec h = { 0 };
@@ -943,6 +975,7 @@ l2_suite(void)
 	tcase_add_test(tc, test_heartbeat_keeps_subscriber);
 	tcase_add_test(tc, test_slow_redis_breaker);
 	tcase_add_test(tc, test_redis_down_and_back);
+	tcase_add_test(tc, test_server_identity_on_each_connection);
 	tcase_add_test(tc, test_free_with_commands_in_flight);
 	tcase_add_test(tc, test_free_from_callback);
 	tcase_add_test(tc, test_fire_and_forget_on_every_path);
