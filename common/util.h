@@ -14,6 +14,8 @@
 int64_t mono_ms(void);
 int64_t wall_ms(void);
 int set_nonblock(int fd);
+/* Writes all n bytes to a blocking fd (EINTR retried). 0, or -1 with errno. */
+int write_all(int fd, const void *p, size_t n);
 
 /*
  * A byte buffer that refuses to grow past its limit. Data lives in

@@ -122,6 +122,8 @@ static const struct key keys[] = {
 	{ "server", "max_header_bytes", K_SIZE, O(max_header_bytes), 512, 16 * MB, NULL, 0 },
 	{ "server", "max_body_bytes", K_SIZE, O(max_body_bytes), 0, 64 * GB, NULL, 0 },
 	{ "server", "body_timeout", K_DUR, O(body_timeout_ms), 1, DUR_MAX, NULL, 0 },
+	{ "server", "body_buffer_bytes", K_SIZE, O(body_buffer_bytes), 0, 64 * MB, NULL, 0 },
+	{ "server", "temp_dir", K_STR, O(temp_dir), 0, 0, NULL, F_NONEMPTY },
 	{ "server", "max_connections", K_INT, O(max_connections), 1, 1000000, NULL, 0 },
 	{ "server", "forwarded_allow_ips", K_CIDRS, O(forwarded_allow_ips), 0, 0, NULL, 0 },
 	{ "server", "socket_mode", K_MODE, O(socket_mode), 0, 0777, NULL, 0 },
@@ -478,6 +480,8 @@ config_defaults(struct config *c)
 	c->max_header_bytes = 16 * KB;
 	c->max_body_bytes = 10 * MB;
 	c->body_timeout_ms = 60 * SEC;
+	c->body_buffer_bytes = 64 * KB;
+	c->temp_dir = xstrdup("/tmp");
 	c->max_connections = 1024;
 	c->forwarded_allow_ips = xstrdup("127.0.0.1");
 	c->socket_mode = 0660;
@@ -1212,6 +1216,16 @@ config_validate(const struct config *c, char *err, size_t errlen)
 		return -1;
 	if (nonempty(c->mime_types) && access(c->mime_types, R_OK) != 0) {
 		verr(c, err, errlen, "[app] mime_types: %s: %s", c->mime_types, strerror(errno));
+		return -1;
+	}
+
+	/* Bodies spill there at run time: a missing directory is found now, not by the first upload. */
+	if (stat(c->temp_dir, &st) != 0) {
+		verr(c, err, errlen, "[server] temp_dir: %s: %s", c->temp_dir, strerror(errno));
+		return -1;
+	}
+	if (!S_ISDIR(st.st_mode)) {
+		verr(c, err, errlen, "[server] temp_dir: %s is not a directory", c->temp_dir);
 		return -1;
 	}
 

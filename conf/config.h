@@ -52,6 +52,8 @@ struct config {
 	int64_t keepalive_timeout_ms, header_timeout_ms;
 	size_t max_header_bytes, max_body_bytes;
 	int64_t body_timeout_ms;
+	size_t body_buffer_bytes;
+	char *temp_dir;
 	int max_connections;
 	char *forwarded_allow_ips;
 	int socket_mode;          /* permission bits of unix: listeners */

@@ -19,6 +19,8 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "common/util.h"
+
 #define DEFAULT_SOCKET "/run/drover/drover.sock"
 #define CTL_TIMEOUT 10
 #define REPLY_MAX (16 << 20)
@@ -118,21 +120,6 @@ connect_to(const char *path)
 		return -1;
 	}
 	return fd;
-}
-
-static int
-write_all(int fd, const char *p, size_t n)
-{
-	while (n > 0) {
-		ssize_t w = write(fd, p, n);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return -1;
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
 }
 
 /* Reads the whole answer (the server closes after it). NULL on error. */

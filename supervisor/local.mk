@@ -8,7 +8,7 @@ sbin_PROGRAMS += drover
 drover_SOURCES = supervisor/main.c
 drover_LDADD = $(DROVER_LIBS)
 bin_PROGRAMS += droverctl
-droverctl_SOURCES = supervisor/droverctl.c
+droverctl_SOURCES = supervisor/droverctl.c common/util.c
 droverctl_LDADD =
 
 # The status page is kept as plain HTML and turned into a C string here, so

@@ -48,3 +48,8 @@ tests_unit_test_static_LDADD = $(UNIT_LDADD)
 EXTRA_DIST += tests/README.md tests/run-all.sh tests/valgrind.sh \
 	tests/static-analysis.sh tests/cppcheck.supp tests/clang-tidy.supp \
 	tests/integration tests/chaos tests/fuzz
+check_PROGRAMS += tests/unit/test_reqbody
+TESTS += tests/unit/test_reqbody
+tests_unit_test_reqbody_SOURCES = tests/unit/test_reqbody.c
+tests_unit_test_reqbody_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_reqbody_LDADD = $(UNIT_LDADD)

@@ -316,9 +316,7 @@ local_redirect(struct request *req)
 	}
 	req->method = "GET";
 	req->method_len = 3;
-	buf_reset(&req->body);
-	req->content_length = -1;
-	req->chunked = false;
+	req_body_forget(req);
 	apphdr_reset(&req->ah);
 	int st = req->app->start(req);
 	if (st != 0)

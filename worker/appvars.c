@@ -156,8 +156,9 @@ appvars_build(struct request *req, const struct script_target *t, struct varlist
 		size_t n = sp ? (size_t)(sp - auth->value) : auth->vlen;
 		rc |= varlist_add(v, "AUTH_TYPE", auth->value, n);
 	}
-	if (req->body.len > 0 || req->content_length >= 0 || req->chunked) {
-		snprintf(tmp, sizeof tmp, "%zu", buf_used(&req->body));
+	/* A chunked body has its length by now (conn.c sets it once the body is read). */
+	if (req->content_length >= 0) {
+		snprintf(tmp, sizeof tmp, "%lld", (long long)req->content_length);
 		rc |= add(v, "CONTENT_LENGTH", tmp);
 	}
 	const struct header *ct = req_header(req, "Content-Type");

@@ -1,6 +1,8 @@
 /*
  * cgi: the CGI adapter (RFC 3875). One child per request, started with
- * worker/spawn.c in its own process group, stdin fed from the buffered body,
+ * worker/spawn.c in its own process group, stdin fed from the request body
+ * as the app reads it (held, or streamed with back-pressure: the pipe full,
+ * drover stops reading the client),
  * stdout streamed through the shared app-response path, stderr to the error
  * log line by line with the script's name.
  *
@@ -50,7 +52,6 @@ struct cgi_proc {
 	ev_io in, out, err;
 	ev_timer timer, grace;
 	int in_fd, out_fd, err_fd;
-	size_t body_off;
 	bool exited;
 	char script[256];             /* quoted for the log */
 	struct errlog err_log;
@@ -170,16 +171,32 @@ on_stdin(struct ev_loop *loop, ev_io *w, int revents)
 		stop_io(p, &p->in, &p->in_fd);
 		return;
 	}
-	size_t total = buf_used(&req->body);
-	while (p->body_off < total) {
-		ssize_t n = write(p->in_fd, buf_head(&req->body) + p->body_off, total - p->body_off);
+	for (;;) {
+		const char *d;
+		ssize_t avail = req_body_peek(req, &d);
+		if (avail < 0) {
+			log_error("cgi", "script=%s error=\"reading the spooled body: %s\"",
+			    p->script, strerror(errno));
+			detach(p, true);
+			app_fail(req, 500, "request body lost");
+			return;
+		}
+		if (avail == 0) {
+			if (req_body_eof(req))
+				break;
+			ev_io_stop(loop, w);     /* body_more starts it again */
+			return;
+		}
+		ssize_t n = write(p->in_fd, d, (size_t)avail);
 		if (n < 0 && errno == EINTR)
 			continue;
-		if (n < 0 && errno == EAGAIN)
+		if (n < 0 && errno == EAGAIN) {
+			ev_io_start(loop, w);
 			return;
+		}
 		if (n < 0)
 			break;  /* the script stopped reading: its business */
-		p->body_off += (size_t)n;
+		req_body_consume(req, (size_t)n);
 	}
 	stop_io(p, &p->in, &p->in_fd);
 }
@@ -202,6 +219,14 @@ cgi_kill_all(void)
 	struct cgi_proc *p;
 	LIST_FOREACH(p, &procs, entry)
 		kill_group(p);
+}
+
+static void
+cgi_body_more(struct request *req)
+{
+	struct cgi_proc *p = req->app_state;
+	if (p != NULL && p->in_fd >= 0)
+		ev_io_start(p->loop, &p->in);
 }
 
 static void
@@ -309,10 +334,10 @@ cgi_start(struct request *req)
 	p->out.data = p->err.data = p->in.data = p;
 	ev_io_start(p->loop, &p->out);
 	ev_io_start(p->loop, &p->err);
-	if (buf_used(&req->body) > 0)
-		ev_io_start(p->loop, &p->in);
-	else
+	if (req_body_eof(req))
 		stop_io(p, &p->in, &p->in_fd);
+	else
+		ev_io_start(p->loop, &p->in);
 	ev_timer_init(&p->timer, on_timeout, (double)cfg->request_timeout_ms / 1000.0, 0);
 	p->timer.data = p;
 	ev_timer_start(p->loop, &p->timer);
@@ -345,6 +370,7 @@ cgi_abort(struct request *req)
 const struct app_ops cgi_app = {
 	.name = "cgi",
 	.start = cgi_start,
+	.body_more = cgi_body_more,
 	.pause = cgi_pause,
 	.abort = cgi_abort,
 };

@@ -4,9 +4,12 @@
  * A request head is taken whole: bytes accumulate until the blank line, the
  * head is checked byte by byte for what libhttp-parser tolerates but a proxy
  * in front might read differently (bare LF, folding, control bytes, odd
- * header names), copied into the request, and only then parsed. The body is
- * fed to the same parser from the connection buffer and collected in full
- * (bounded by max_body_bytes) before the app starts.
+ * header names), copied into the request, and only then parsed. A body up
+ * to body_buffer_bytes, and any chunked one, is fed to the same parser from
+ * the connection buffer and held (reqbody: memory, then an unlinked file)
+ * until it is complete and the app starts; a larger Content-Length body is
+ * handed from the connection buffer to the running app as it arrives, the
+ * socket read only while that buffer has room (req_body_*).
  */
 #include "config.h"
 
@@ -80,6 +83,10 @@ struct conn {
 	bool dead;
 	unsigned requests;
 	int body_error;
+	/* A Content-Length body over body_buffer_bytes goes from in to the app as it arrives. */
+	bool stream;
+	uint64_t stream_left;        /* its bytes not yet handed to the app */
+	uint64_t stream_taken;       /* its bytes handed to the app */
 	struct chunk_check chunks;   /* strict framing check of a chunked body */
 	struct conn *prev, *next;
 };
@@ -252,12 +259,13 @@ request_free(struct conn *c)
 		req->app->abort(req);
 	session_req_end(req);
 	buf_free(&req->head);
-	buf_free(&req->body);
+	reqbody_free(&req->body);
 	buf_free(&req->ah.raw);
 	free(req->path);
 	free(req->query);
 	free(req);
 	c->req = NULL;
+	c->stream = false;
 	atomic_fetch_sub(conn_env.inflight, 1);
 }
 
@@ -278,7 +286,6 @@ request_new(struct conn *c)
 	snprintf(req->client.addr, sizeof req->client.addr, "%s", c->peer.addr);
 	req->client.port = c->peer.port;
 	buf_init(&req->head, 1);
-	buf_init(&req->body, 1);
 	buf_init(&req->ah.raw, 1);
 	atomic_fetch_add(conn_env.inflight, 1);
 	c->req = req;
@@ -404,14 +411,18 @@ linger_read(struct conn *c)
 		arm_timer(c, left_ms < LINGER_IDLE_MS ? left_ms : LINGER_IDLE_MS);
 }
 
-/* header_timeout of silence ends a body, and so does body_timeout in all. */
+/*
+ * header_timeout of silence ends a body, and so does body_timeout in all.
+ * While the app holds a streamed body back (reading stopped), only the
+ * total counts: the silence is not the client's.
+ */
 static void
 arm_body_timer(struct conn *c)
 {
 	int64_t left_ms = (c->body_deadline_us - mono_us()) / 1000;
-	int64_t ms = conn_env.cfg->header_timeout_ms;
-	if (left_ms < ms)
-		ms = left_ms > 0 ? left_ms : 0;
+	int64_t ms = left_ms > 0 ? left_ms : 0;
+	if (c->reading && conn_env.cfg->header_timeout_ms < ms)
+		ms = conn_env.cfg->header_timeout_ms;
 	ev_timer_stop(conn_env.loop, &c->body_timer);
 	ev_timer_set(&c->body_timer, (double)ms / 1000.0, 0);
 	ev_timer_start(conn_env.loop, &c->body_timer);
@@ -530,8 +541,15 @@ static int
 on_body(http_parser *p, const char *at, size_t len)
 {
 	struct conn *c = p->data;
-	if (buf_append(&c->req->body, at, len) < 0) {
+	struct reqbody *b = &c->req->body;
+	if (b->size + len > conn_env.cfg->max_body_bytes) {
 		c->body_error = 413;
+		return -1;
+	}
+	if (reqbody_append(b, at, len) < 0) {
+		log_error("conn", "error=\"spooling a request body in %s: %s\"",
+		    conn_env.cfg->temp_dir, strerror(errno));
+		c->body_error = 500;
 		return -1;
 	}
 	return 0;
@@ -716,7 +734,7 @@ take_head(struct conn *c)
 		return false;
 	}
 	buf_init(&req->head, hlen + 1);
-	buf_init(&req->body, cfg->max_body_bytes);
+	reqbody_init(&req->body, cfg->body_buffer_bytes, cfg->temp_dir);
 	buf_init(&req->ah.raw, cfg->max_header_bytes);
 	if (buf_append(&req->head, p, hlen) < 0 || buf_append(&req->head, "", 1) < 0) {
 		conn_close(c);
@@ -758,6 +776,12 @@ take_head(struct conn *c)
 	c->state = CS_BODY;
 	if (req->chunked)
 		chunk_check_init(&c->chunks);
+	/* A large body with a length goes to the app as it comes, never whole in memory. */
+	c->stream = !req->chunked && req->content_length > (int64_t)cfg->body_buffer_bytes;
+	c->stream_left = c->stream ? (uint64_t)req->content_length : 0;
+	c->stream_taken = 0;
+	if (c->stream)
+		req->keep_alive = http_should_keep_alive(&c->parser);
 	ev_timer_stop(conn_env.loop, &c->timer);
 	if (!req->body_done) {
 		c->body_deadline_us = req->started_us + cfg->body_timeout_ms * 1000;
@@ -771,13 +795,19 @@ static bool
 take_body(struct conn *c)
 {
 	struct request *req = c->req;
+	if (c->stream) {
+		/* The app starts now and reads the body as it arrives. */
+		c->state = CS_APP;
+		return true;
+	}
 	if (!req->body_done && buf_used(&c->in) > 0) {
 		size_t n = http_parser_execute(&c->parser, &parser_settings, buf_head(&c->in),
 		    buf_used(&c->in));
 		enum http_errno herr = HTTP_PARSER_ERRNO(&c->parser);
 		if (herr != HPE_OK && herr != HPE_PAUSED) {
-			fail_head(c, c->body_error ? c->body_error : 400,
-			    c->body_error == 413 ? "request body too large" : "malformed request body");
+			int st = c->body_error ? c->body_error : 400;
+			fail_head(c, st, st == 413 ? "request body too large" :
+			    st == 500 ? "request body could not be stored" : "malformed request body");
 			return false;
 		}
 		if (req->chunked && chunk_check_feed(&c->chunks, buf_head(&c->in), n) < 0) {
@@ -792,6 +822,8 @@ take_body(struct conn *c)
 		fail_head(c, 400, "malformed chunked framing");
 		return false;
 	}
+	if (req->chunked)
+		req->content_length = (int64_t)req->body.size;   /* CGI needs CONTENT_LENGTH */
 	ev_timer_stop(conn_env.loop, &c->body_timer);
 	c->state = CS_APP;
 	return true;
@@ -845,8 +877,11 @@ on_read(struct ev_loop *loop, ev_io *w, int revents)
 		return;
 	}
 	if (buf_reserve(&c->in, READ_CHUNK) < 0) {
-		/* The buffer is at its bound: pipelined input waits for the current request. */
+		/* The buffer is at its bound: pipelined input, or a streamed
+		 * body the app has not taken yet, waits for the current request. */
 		stop_reading(c);
+		if (c->stream && ev_is_active(&c->body_timer))
+			arm_body_timer(c);
 		return;
 	}
 	ssize_t n = recv(c->fd, c->in.data + c->in.len, c->in.cap - c->in.len, 0);
@@ -865,11 +900,87 @@ on_read(struct ev_loop *loop, ev_io *w, int revents)
 	if (c->req && !c->req->body_done && ev_is_active(&c->body_timer))
 		arm_body_timer(c);
 	if (c->state == CS_APP || c->state == CS_CLOSING) {
+		if (c->stream && c->stream_left > 0) {
+			struct request *req = c->req;
+			if (req->app_state && req->app && req->app->body_more)
+				req->app->body_more(req);
+			return;
+		}
 		if (buf_used(&c->in) > conn_env.cfg->max_header_bytes)
 			stop_reading(c);
 		return;
 	}
 	process(c);
+}
+
+/*------------------------------------------------------------ the body, as the app reads it */
+
+ssize_t
+req_body_peek(struct request *req, const char **p)
+{
+	struct conn *c = req->conn;
+	if (!c->stream)
+		return reqbody_peek(&req->body, p);
+	size_t n = buf_used(&c->in);
+	if (n > c->stream_left)
+		n = (size_t)c->stream_left;
+	*p = buf_head(&c->in);
+	return (ssize_t)n;
+}
+
+void
+req_body_consume(struct request *req, size_t n)
+{
+	struct conn *c = req->conn;
+	if (!c->stream) {
+		reqbody_consume(&req->body, n);
+		return;
+	}
+	if (n > c->stream_left)
+		n = (size_t)c->stream_left;
+	if (n > buf_used(&c->in))
+		n = buf_used(&c->in);
+	buf_consume(&c->in, n);
+	c->stream_left -= n;
+	c->stream_taken += n;
+	if (c->stream_left == 0) {
+		req->body_done = true;
+		ev_timer_stop(conn_env.loop, &c->body_timer);
+	} else if (!c->reading && !c->dead) {
+		/* Room again: the client may send more (back-pressure released). */
+		start_reading(c);
+		arm_body_timer(c);
+	}
+}
+
+bool
+req_body_eof(const struct request *req)
+{
+	const struct conn *c = req->conn;
+	return c->stream ? c->stream_left == 0 : reqbody_eof(&req->body);
+}
+
+bool
+req_body_rewind(struct request *req)
+{
+	if (req->conn->stream)
+		return req->conn->stream_taken == 0;
+	reqbody_rewind(&req->body);
+	return true;
+}
+
+void
+req_body_forget(struct request *req)
+{
+	struct conn *c = req->conn;
+	if (c->stream) {
+		/* The rest stays unread: the connection closes (lingering) after the response. */
+		c->stream = false;
+		ev_timer_stop(conn_env.loop, &c->body_timer);
+	}
+	reqbody_free(&req->body);
+	req->content_length = -1;
+	req->chunked = false;
 }
 
 void

@@ -2,7 +2,9 @@
  * fastcgi: the FastCGI adapter, responder role (FastCGI 1.0). One request
  * per app connection at a time, with FCGI_KEEP_CONN so an idle connection
  * is reused for the slot's next request. PARAMS are the same variables CGI
- * gets; STDIN is the buffered (already de-chunked) body; STDOUT goes through
+ * gets; STDIN is the request body as the app reads it (held, de-chunked, or
+ * streamed as it arrives: while the app socket is full, drover stops reading
+ * the client); STDOUT goes through
  * the shared app-response path (apphdr.c); STDERR goes to the error log line
  * by line with the script's name.
  *
@@ -68,7 +70,6 @@ struct fconn {
 	ev_timer ctimer;
 	bool connecting, reused, got_bytes, stdin_done, broken, closed;
 	int refs;
-	size_t body_off;
 	struct fcgi_decoder dec;
 	struct buf out;
 };
@@ -132,27 +133,34 @@ send_abort(struct fconn *fc)
 		(void)send(fc->fd, rec, n, MSG_NOSIGNAL | MSG_DONTWAIT);
 }
 
-/* Appends the next part of STDIN to out; false when nothing is left. */
+/*
+ * Appends the next part of STDIN to out; false when nothing is left, or
+ * nothing yet (body_more starts the writer again), or on error (*err).
+ */
 static bool
-fill_stdin(struct fconn *fc)
+fill_stdin(struct fconn *fc, bool *err)
 {
 	if (fc->stdin_done || fc->fr == NULL)
 		return false;
-	const struct buf *body = &fc->fr->req->body;
-	size_t total = buf_used(body);
-	size_t chunk = total - fc->body_off;
-	if (chunk > STDIN_BATCH)
-		chunk = STDIN_BATCH;
+	struct request *req = fc->fr->req;
+	const char *d = NULL;
+	ssize_t avail = req_body_peek(req, &d);
+	if (avail < 0) {
+		*err = true;
+		return false;
+	}
+	if (avail == 0 && !req_body_eof(req))
+		return false;
+	size_t chunk = (size_t)avail < STDIN_BATCH ? (size_t)avail : STDIN_BATCH;
 	size_t need = fcgi_stream_size(chunk);
 	if (need == SIZE_MAX || buf_reserve(&fc->out, need) < 0)
 		return false;
 	size_t n = fcgi_encode_stream((uint8_t *)fc->out.data + fc->out.len,
-	    fc->out.cap - fc->out.len, FCGI_STDIN, REQUEST_ID,
-	    buf_head(body) + fc->body_off, chunk);
+	    fc->out.cap - fc->out.len, FCGI_STDIN, REQUEST_ID, d, chunk);
 	if (n == 0)
 		return false;
 	fc->out.len += n;
-	fc->body_off += chunk;
+	req_body_consume(req, chunk);
 	if (chunk == 0)
 		fc->stdin_done = true;
 	return true;
@@ -179,8 +187,14 @@ on_write(struct ev_loop *loop, ev_io *w, int revents)
 		ev_timer_stop(loop, &fc->ctimer);
 	}
 	for (;;) {
-		if (buf_used(&fc->out) == 0 && !fill_stdin(fc)) {
+		bool err = false;
+		if (buf_used(&fc->out) == 0 && !fill_stdin(fc, &err)) {
 			ev_io_stop(loop, &fc->wio);
+			if (err) {
+				char why[160];
+				snprintf(why, sizeof why, "reading the spooled body: %s", strerror(errno));
+				conn_error(fc, 500, why, false);
+			}
 			return;
 		}
 		ssize_t n = send(fc->fd, buf_head(&fc->out), buf_used(&fc->out), MSG_NOSIGNAL);
@@ -300,7 +314,6 @@ assign(struct freq *fr, struct fcgi_slot *s)
 	fc->fr = fr;
 	fr->fc = fc;
 	fc->got_bytes = fc->stdin_done = false;
-	fc->body_off = 0;
 	fcgi_decoder_init(&fc->dec, REQUEST_ID);
 	buf_reset(&fc->out);
 	if (buf_reserve(&fc->out, FCGI_BEGIN_LEN + buf_used(&fr->params)) < 0)
@@ -310,7 +323,8 @@ assign(struct freq *fr, struct fcgi_slot *s)
 	fc->out.len += n;
 	if (n == 0 || buf_append(&fc->out, buf_head(&fr->params), buf_used(&fr->params)) < 0)
 		return -1;
-	(void)fill_stdin(fc);
+	bool err = false;
+	(void)fill_stdin(fc, &err);
 	ev_io_start(fc_state.loop, &fc->wio);
 	if (!fr->paused)
 		ev_io_start(fc_state.loop, &fc->rio);
@@ -412,7 +426,9 @@ conn_error(struct fconn *fc, int status, const char *why, bool transport)
 	struct freq *fr = fc->fr;
 	struct fcgi_slot *s = fc->slot;
 	pid_t pid = fc->pid;
-	bool retry = fr && transport && fc->reused && !fc->got_bytes && fr->retries == 0;
+	/* Last, as it has an effect: the body starts over, if it still can. */
+	bool retry = fr && transport && fc->reused && !fc->got_bytes && fr->retries == 0 &&
+	    req_body_rewind(fr->req);
 	fconn_close(fc);
 	if (fr == NULL) {
 		if (s)
@@ -634,6 +650,15 @@ fcgi_pause(struct request *req, bool paused)
 }
 
 static void
+fcgi_body_more(struct request *req)
+{
+	struct freq *fr = req->app_state;
+	struct fconn *fc = fr ? fr->fc : NULL;
+	if (fc != NULL && !fc->closed && !fc->stdin_done)
+		ev_io_start(fc_state.loop, &fc->wio);
+}
+
+static void
 fcgi_abort(struct request *req)
 {
 	struct freq *fr = req->app_state;
@@ -665,6 +690,7 @@ fcgi_abort(struct request *req)
 const struct app_ops fastcgi_app = {
 	.name = "fastcgi",
 	.start = fcgi_start,
+	.body_more = fcgi_body_more,
 	.pause = fcgi_pause,
 	.abort = fcgi_abort,
 };

@@ -9,3 +9,4 @@ libdrover_a_SOURCES += worker/fcgi_record.c worker/fcgi_record.h \
 libdrover_a_SOURCES += worker/fcgi_pool.c worker/fcgi_pool.h
 libdrover_a_SOURCES += worker/site.c worker/site.h worker/static.c worker/static.h \
 	worker/mime.c worker/mime.h
+libdrover_a_SOURCES += worker/reqbody.c worker/reqbody.h

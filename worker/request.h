@@ -15,6 +15,7 @@
 
 #include "common/util.h"
 #include "worker/forwarded.h"
+#include "worker/reqbody.h"
 #include "worker/session.h"
 
 #define REQ_MAX_HEADERS 128
@@ -27,11 +28,17 @@ struct header {
 	size_t nlen, vlen;
 };
 
-/* An app adapter. start is called once the body is complete. */
+/*
+ * An app adapter. start is called once the body is complete, or, for a
+ * Content-Length body larger than body_buffer_bytes, right after the head:
+ * the app then reads the body with req_body_peek/consume as it arrives.
+ */
 struct app_ops {
 	const char *name;
 	/* Returns 0 when the app took the request, or an HTTP status to answer at once. */
 	int (*start)(struct request *req);
+	/* More of a streamed body can be read (req_body_peek). */
+	void (*body_more)(struct request *req);
 	/* The client cannot take more output now (paused) or can again. */
 	void (*pause)(struct request *req, bool paused);
 	/* Drop the request: client gone, timeout or error. Must free app state. */
@@ -60,9 +67,10 @@ struct request {
 	struct header hdr[REQ_MAX_HEADERS];
 	size_t nhdr;
 	struct client_id client;     /* REMOTE_ADDR, REMOTE_PORT, HTTPS of this request */
-	int64_t content_length;      /* -1 when absent */
-	bool chunked, expect_continue, keep_alive, is_head, body_done;
-	struct buf body;
+	int64_t content_length;      /* -1 when absent; a chunked body's size once it is read */
+	bool chunked, expect_continue, keep_alive, is_head;
+	bool body_done;              /* every body byte was read from the client */
+	struct reqbody body;         /* a body held for the app (not a streamed one) */
 
 	int64_t started_us;          /* monotonic */
 	int status;
@@ -111,5 +119,20 @@ int apphdr_next(const struct apphdr *ah, size_t *pos, struct header *h);
 
 /* conn.c: back-pressure signals from the response writer. */
 bool conn_output_full(const struct conn *c);
+
+/*
+ * conn.c: the body as the app reads it, held or streamed alike. peek gives
+ * the next bytes (*p valid until the app returns to the loop), 0 when none
+ * are there yet (body_more follows) or at the end, -1 when a spooled body
+ * cannot be read back; consume takes n of them. A streamed body is read from
+ * the client only as fast as the app consumes it.
+ */
+ssize_t req_body_peek(struct request *req, const char **p);
+void req_body_consume(struct request *req, size_t n);
+bool req_body_eof(const struct request *req);
+/* Starts the body over; false when streamed bytes are already gone. */
+bool req_body_rewind(struct request *req);
+/* The app gets no body (an internal redirect becomes a GET); unread bytes stay unread. */
+void req_body_forget(struct request *req);
 
 #endif

@@ -143,5 +143,200 @@ class TestBodyTimeout(SharedDrover):
         self.assertEqual(out, b"q" * 5000)
 
 
+def field(body, name):
+    for line in body.decode(errors="replace").splitlines():
+        if line.startswith(name + "="):
+            return line[len(name) + 1:]
+    return None
+
+
+def chunked(body, size=50000):
+    out = [b"%x\r\n" % len(body[i:i + size]) + body[i:i + size] + b"\r\n"
+           for i in range(0, len(body), size)]
+    return b"".join(out) + b"0\r\n\r\n"
+
+
+def run_concurrently(fn, n, timeout=120):
+    """fn(0..n-1) on n threads at once: {i: its result or the exception it raised}."""
+    results = {}
+
+    def run(i):
+        try:
+            results[i] = fn(i)
+        except Exception as e:       # reported by the caller, with the others
+            results[i] = e
+
+    threads = [threading.Thread(target=run, args=(i,), daemon=True) for i in range(n)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout)
+    if len(results) != n:
+        raise AssertionError("%d of %d did not finish in %ds" % (n - len(results), n, timeout))
+    return results
+
+
+class StreamBase(unittest.TestCase):
+    """One worker, so its memory is the memory every upload went through."""
+    args = ()
+    cgi = TEST_CGI_DIR
+
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = tempfile.mkdtemp(prefix="drover-bodies-")
+        cls.d = Drover(args=cls.args, workers=1, cgi=cls.cgi,
+                       sets=("server.max_body_bytes=1G", "server.temp_dir=" + cls.tmp))
+        try:
+            cls.d.wait_ready(1)
+        except Exception:
+            cls.d.stop()
+            raise
+        cls.port = cls.d.port
+        cls.worker = cls.d.worker_pids()[0]
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.d.stop()
+        os.rmdir(cls.tmp)       # nothing may be left behind in temp_dir
+
+    def assertWorkerSmall(self, limit_mb=16):
+        # VmHWM is the peak of VmRSS over the worker's whole life.
+        peak = vm_kb(self.worker, "VmHWM")
+        self.assertLess(peak, limit_mb * 1024, "worker peaked at %d KiB" % peak)
+        self.assertEqual(self.d.worker_pids(), [self.worker])
+
+    def spool_fds(self):
+        """The worker's open files in temp_dir (O_TMPFILE ones are named '#N (deleted)')."""
+        out = []
+        fd_dir = "/proc/%d/fd" % self.worker
+        for fd in os.listdir(fd_dir):
+            try:
+                target = os.readlink(os.path.join(fd_dir, fd))
+            except OSError:
+                continue
+            if target.startswith(self.tmp + "/"):
+                out.append(target)
+        return out
+
+
+class TestStreamingCGI(StreamBase):
+    def test_20mb_echo_is_intact_and_the_worker_stays_small(self):
+        body = payload(20 * MB, 1)
+        st, out = post_streaming(self.port, "/echo.cgi", body)
+        self.assertEqual(st, 200)
+        self.assertEqual(len(out), len(body))
+        self.assertEqual(hashlib.sha256(out).hexdigest(), hashlib.sha256(body).hexdigest())
+        self.assertWorkerSmall()
+
+    def test_chunked_upload_is_spooled_unlinked_and_gets_its_length(self):
+        body = payload(3 * MB, 2)
+        data = chunked(body)
+        half = len(data) // 2
+        with RawConn(self.port, timeout=30) as c:
+            c.send(b"POST /sha.cgi HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n")
+            c.send(data[:half])
+            # Past body_buffer_bytes the body is in a file that has no name.
+            files = harness.wait_until(self.spool_fds, timeout=10)
+            self.assertTrue(all(f.endswith("(deleted)") for f in files), files)
+            self.assertEqual(os.listdir(self.tmp), [])
+            c.send(data[half:])
+            r = c.read_response()
+        self.assertEqual(r.status, 200)
+        self.assertEqual(field(r.body, "CONTENT_LENGTH"), str(len(body)))
+        self.assertEqual(field(r.body, "sha256"), hashlib.sha256(body).hexdigest())
+        harness.wait_until(lambda: not self.spool_fds(), timeout=5)
+        self.assertWorkerSmall()
+
+    def test_small_chunked_body_gets_its_length(self):
+        body = payload(1000, 3)
+        st, out = post_streaming(self.port, "/sha.cgi", chunked(body, 100),
+                                 headers=("Transfer-Encoding: chunked",))
+        self.assertEqual(st, 200)
+        self.assertEqual(field(out, "CONTENT_LENGTH"), "1000")
+        self.assertEqual(field(out, "sha256"), hashlib.sha256(body).hexdigest())
+
+    def test_many_concurrent_uploads(self):
+        def one(i):
+            body = payload((1 + i % 4) * MB + i, 10 + i)
+            if i % 3 == 0:
+                st, out = post_streaming(self.port, "/sha.cgi", chunked(body),
+                                         headers=("Transfer-Encoding: chunked",))
+            else:
+                st, _, out = request(self.port, "POST", "/sha.cgi", body=body, timeout=60)
+            return (st, field(out, "CONTENT_LENGTH"), field(out, "sha256"),
+                    len(body), hashlib.sha256(body).hexdigest())
+
+        results = run_concurrently(one, 24)
+        for i, r in sorted(results.items()):
+            self.assertIsInstance(r, tuple, "upload %d: %r" % (i, r))
+            st, cl, sha, n, want = r
+            self.assertEqual((st, cl, sha), (200, str(n), want), "upload %d" % i)
+        self.assertWorkerSmall()
+
+    def test_app_answering_before_the_body_is_read(self):
+        # pid.cgi never reads stdin: its answer arrives, the unread rest of
+        # the body is drained (lingering close), the worker carries on.
+        body = payload(8 * MB, 4)
+        c = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
+        try:
+            c.request("POST", "/pid.cgi", body=body)
+            r = c.getresponse()
+            self.assertEqual(r.status, 200)
+            r.read()
+        finally:
+            c.close()
+        st, _, _ = request(self.port, "GET", "/pid.cgi")
+        self.assertEqual(st, 200)
+
+    def test_client_leaving_mid_body(self):
+        with RawConn(self.port, timeout=10) as c:
+            c.send(b"POST /sha.cgi HTTP/1.1\r\nHost: a\r\nContent-Length: 50000000\r\n\r\n")
+            c.send(payload(2 * MB, 5))
+        body = payload(300000, 6)
+        st, _, out = request(self.port, "POST", "/sha.cgi", body=body)
+        self.assertEqual(st, 200)
+        self.assertEqual(field(out, "sha256"), hashlib.sha256(body).hexdigest())
+
+
+@unittest.skipUnless(os.access(HELLO_FCGI, os.X_OK), "examples/fastcgi/hello not built")
+class TestStreamingFastCGI(StreamBase):
+    args = ("--fastcgi", HELLO_FCGI)
+    cgi = None
+
+    def test_20mb_echo_is_intact_and_the_worker_stays_small(self):
+        body = payload(20 * MB, 7)
+        st, _, out = request(self.port, "POST", "/up?echo=1", body=body, timeout=60)
+        self.assertEqual(st, 200)
+        self.assertEqual(field(out[:4096], "CONTENT_LENGTH"), str(len(body)))
+        self.assertEqual(field(out[:4096], "body_len"), str(len(body)))
+        self.assertEqual(hashlib.sha256(out[-len(body):]).hexdigest(),
+                         hashlib.sha256(body).hexdigest())
+        self.assertWorkerSmall()
+
+    def test_chunked_upload_gets_its_length(self):
+        body = payload(2 * MB, 8)
+        st, out = post_streaming(self.port, "/up", chunked(body),
+                                 headers=("Transfer-Encoding: chunked",))
+        self.assertEqual(st, 200)
+        self.assertEqual(field(out, "CONTENT_LENGTH"), str(len(body)))
+        self.assertEqual(field(out, "body_len"), str(len(body)))
+        self.assertEqual(field(out, "body_sum"), str(sum(body) & 0xffffffff))
+        self.assertWorkerSmall()
+
+    def test_concurrent_uploads_beyond_the_app_processes(self):
+        # One app process: the others wait in the queue, their bodies held
+        # back on their sockets rather than in the worker.
+        def one(i):
+            body = payload(3 * MB, 20 + i)
+            st, _, out = request(self.port, "POST", "/up", body=body, timeout=60)
+            return (st, field(out, "body_len"), field(out, "body_sum"),
+                    str(len(body)), str(sum(body) & 0xffffffff))
+
+        for r in run_concurrently(one, 8).values():
+            self.assertIsInstance(r, tuple, repr(r))
+            self.assertEqual(r[:3], (200, r[3], r[4]))
+        self.assertWorkerSmall()
+
+
 if __name__ == "__main__":
     unittest.main()
