@@ -28,8 +28,8 @@
  *
  * Recovery. A worker may be killed while it holds the lock. Rather than
  * throwing the tier away (losing dirty writes not yet in L2), the entry array
- * is treated as the source of truth and everything else (hash chains, LRU
- * list, free lists, counts) as derived data that can be rebuilt. Each entry
+ * is treated as the source of truth and everything else (hash chains, recency
+ * lists, free lists, counts) as derived data that can be rebuilt. Each entry
  * moves FREE -> WRITING -> LIVE on insert, with the value fully copied before
  * it turns LIVE, and LIVE -> FREE before any unlinking on removal, so at any
  * instruction a holder can die at, every entry is either complete or not
@@ -57,7 +57,7 @@
 int lru_debug_lock(struct lru *);
 void lru_debug_unlock(struct lru *);
 
-#define LRU_MAGIC	0x64726f766c727533ULL	/* "drovlru3": the layout of this version */
+#define LRU_MAGIC	0x64726f766c727534ULL	/* "drovlru4": the layout of this version */
 #define LRU_ALIGN	64
 #define LRU_BLOCK	256
 #define LRU_NIL		0x7fffffffU
@@ -70,18 +70,33 @@ enum { E_FREE = 0, E_WRITING, E_LIVE };
 #define F_DIRTY		0x01
 #define F_KEEP		0x02	/* rebuild scratch: entry survives */
 #define F_PLACED	0x04	/* rebuild scratch: entry is on the new LRU list */
-#define F_PERSIST	F_DIRTY	/* the flags recovery keeps */
+#define F_PROT		0x08	/* used again since it was stored: protected segment */
+#define F_PERSIST	(F_DIRTY|F_PROT)	/* the flags recovery keeps */
 
 /*
  * Recency lists, head = most recent. Which one an entry is on follows from
  * its flags alone (ent_list), so recovery can put every entry back where it
- * belongs. Dirty entries (not yet in L2) have a list of their own that
- * eviction never takes from.
+ * belongs.
+ *
+ * Admission is a segmented LRU (as in SLRU and 2Q): a new key starts on
+ * probation, and only a second use (a lookup hit, or a replacing put) moves
+ * it to the protected list. Room is made from the probation tail first, so
+ * a flood of keys seen once (cookie-less bots, first-time visitors) evicts
+ * other keys seen once and leaves returning users alone. The protected list
+ * is capped at LRU_PROT_PCT of max_entries; past the cap its tail goes back
+ * to the head of probation, for one more chance.
+ *
+ * Dirty entries (not yet in L2) have a list of their own that eviction
+ * never takes from; when Redis acknowledges them they join the segment
+ * their F_PROT names.
  */
-enum { L_CLEAN = 0, L_DIRTY, L__N };
+enum { L_PROB = 0, L_PROT, L_DIRTY, L__N };
+
+#define LRU_PROT_PCT	80
 
 struct lru_list {
 	uint32_t	head, tail;
+	uint64_t	n;
 };
 
 struct lru_ent {
@@ -108,6 +123,7 @@ struct lru {
 
 	/* Everything below is guarded by mtx. */
 	struct lru_list	lists[L__N];
+	uint64_t	prot_max;	/* cap of the protected list */
 	uint32_t	free_ent, free_block;
 	uint32_t	nfree_blocks, sweep;
 	uint64_t	seq, dirty_bytes, dirty_blocks;
@@ -302,7 +318,9 @@ hash_unlink(struct lru *l, uint32_t i)
 static inline struct lru_list *
 ent_list(struct lru *l, const struct lru_ent *e)
 {
-	return (&l->lists[(e->flags & F_DIRTY) ? L_DIRTY : L_CLEAN]);
+	if (e->flags & F_DIRTY)
+		return (&l->lists[L_DIRTY]);
+	return (&l->lists[(e->flags & F_PROT) ? L_PROT : L_PROB]);
 }
 
 /* Unlinks i from its list: call before changing the flags that choose it. */
@@ -321,6 +339,7 @@ list_unlink(struct lru *l, uint32_t i)
 	else
 		li->tail = e->prev;
 	e->prev = e->next = LRU_NIL;
+	li->n--;
 }
 
 static void
@@ -336,6 +355,7 @@ list_push_head(struct lru *l, uint32_t i)
 	else
 		li->tail = i;
 	li->head = i;
+	li->n++;
 }
 
 static void
@@ -351,6 +371,35 @@ list_push_tail(struct lru *l, uint32_t i)
 	else
 		li->head = i;
 	li->tail = i;
+	li->n++;
+}
+
+/* Past its cap, the protected list gives its least recent entries back to probation. */
+static void
+prot_trim(struct lru *l)
+{
+	struct lru_list	*prot = &l->lists[L_PROT];
+	uint32_t	 t;
+
+	while (prot->n > l->prot_max && (t = prot->tail) != LRU_NIL) {
+		list_unlink(l, t);
+		lru_ents(l)[t].flags &= ~F_PROT;
+		list_push_head(l, t);
+	}
+}
+
+/* A use of entry i: to the head of its list, and out of probation if it was on it. */
+static void
+ent_use(struct lru *l, uint32_t i)
+{
+	struct lru_ent	*e = &lru_ents(l)[i];
+
+	if ((e->flags & F_PROT) && ent_list(l, e)->head == i)
+		return;
+	list_unlink(l, i);
+	e->flags |= F_PROT;
+	list_push_head(l, i);
+	prot_trim(l);
 }
 
 /* Takes n blocks off the free list as one chain; the caller made sure there are n. */
@@ -468,8 +517,10 @@ lru_format(struct lru *l)
 	}
 	for (i = 0; i < l->nblocks; i++)
 		bnext[i] = i + 1 < l->nblocks ? (uint32_t)(i + 1) : LRU_NIL;
-	for (i = 0; i < L__N; i++)
+	for (i = 0; i < L__N; i++) {
 		l->lists[i].head = l->lists[i].tail = LRU_NIL;
+		l->lists[i].n = 0;
+	}
 	l->free_ent = 0;
 	l->free_block = 0;
 	l->nfree_blocks = l->nblocks;
@@ -576,6 +627,7 @@ lru_rebuild(struct lru *l)
 	for (k = 0; k < L__N; k++) {
 		heads[k] = l->lists[k].head;
 		l->lists[k].head = l->lists[k].tail = LRU_NIL;
+		l->lists[k].n = 0;
 	}
 	for (k = 0; k < L__N; k++) {
 		old = heads[k];
@@ -772,6 +824,7 @@ lru_init(void *mem, size_t size, uint64_t max_entries, uint64_t max_bytes)
 	l->shift = (uint32_t)lo.shift;
 	l->nblocks = (uint32_t)lo.nblocks;
 	l->nslots = (uint32_t)max_entries + 1;
+	l->prot_max = max_entries * LRU_PROT_PCT / 100;
 	l->off_buckets = lo.off_buckets;
 	l->off_ents = lo.off_ents;
 	l->off_bnext = lo.off_bnext;
@@ -830,11 +883,8 @@ lru_get(struct lru *l, const uint8_t key[LRU_KEY_LEN], int64_t now_ms, int64_t t
 		meta->expires_ms = e->expires_ms;
 		meta->dirty = (e->flags & F_DIRTY) != 0;
 	}
-	if (ent_list(l, e)->head != i) {
-		list_unlink(l, i);
-		list_push_head(l, i);
-	}
 	if (ttl_ms > 0) {
+		ent_use(l, i);
 		e->expires_ms = now_ms > INT64_MAX - ttl_ms ? INT64_MAX :
 		    now_ms + ttl_ms;
 		if (meta != NULL)
@@ -844,6 +894,17 @@ lru_get(struct lru *l, const uint8_t key[LRU_KEY_LEN], int64_t now_ms, int64_t t
 out:
 	lru_unlock(l);
 	return (rc);
+}
+
+/* The least recent entry of list k other than old, or LRU_NIL. */
+static uint32_t
+lru_victim(struct lru *l, int k, uint32_t old)
+{
+	uint32_t	t = l->lists[k].tail;
+
+	if (t != LRU_NIL && t == old)
+		t = lru_ents(l)[t].prev;
+	return (t);
 }
 
 /*
@@ -883,7 +944,7 @@ lru_put(struct lru *l, const uint8_t key[LRU_KEY_LEN], const void *val, size_t l
 	uint64_t	 version = meta != NULL ? meta->version : 0;
 	uint32_t	 i, old, victim, need;
 	uint64_t	 oldlen, others;
-	bool		 fits;
+	bool		 fits, reused;
 	int		 rc = LRU_OK;
 
 	if (len > l->max_bytes || len > UINT32_MAX)
@@ -900,6 +961,7 @@ lru_put(struct lru *l, const uint8_t key[LRU_KEY_LEN], const void *val, size_t l
 		rc = LRU_STALE;
 		goto out;
 	}
+	reused = old != LRU_NIL;
 	/*
 	 * Room comes from the least recent clean entries only: a dirty one
 	 * holds a write Redis has not acknowledged yet, and dropping it would
@@ -927,9 +989,9 @@ lru_put(struct lru *l, const uint8_t key[LRU_KEY_LEN], const void *val, size_t l
 		fits = others < l->max_entries && l->bytes - oldlen + len <= l->max_bytes;
 		if (fits && l->free_ent != LRU_NIL && l->nfree_blocks >= need)
 			break;
-		victim = l->lists[L_CLEAN].tail;
-		if (victim == old)
-			victim = victim != LRU_NIL ? ents[victim].prev : LRU_NIL;
+		victim = lru_victim(l, L_PROB, old);
+		if (victim == LRU_NIL)
+			victim = lru_victim(l, L_PROT, old);
 		if (victim == LRU_NIL) {
 			rc = LRU_FULL;	/* cannot happen: room_without_clean said it fits */
 			goto out;
@@ -951,7 +1013,7 @@ lru_put(struct lru *l, const uint8_t key[LRU_KEY_LEN], const void *val, size_t l
 	memcpy(e->key, key, LRU_KEY_LEN);
 	e->version = version;
 	e->expires_ms = meta != NULL ? meta->expires_ms : INT64_MAX;
-	e->flags = meta != NULL && meta->dirty ? F_DIRTY : 0;
+	e->flags = (meta != NULL && meta->dirty ? F_DIRTY : 0) | (reused ? F_PROT : 0);
 	e->seq = ++l->seq;
 	LRU_STEP();
 	e->state = E_LIVE;
@@ -961,6 +1023,7 @@ lru_put(struct lru *l, const uint8_t key[LRU_KEY_LEN], const void *val, size_t l
 	hash_link(l, i);
 	LRU_STEP();
 	list_push_head(l, i);
+	prot_trim(l);
 	LRU_STEP();
 	stat_add(&l->entries, 1);
 	stat_add(&l->bytes, len);
@@ -1005,6 +1068,7 @@ lru_mark_clean(struct lru *l, const uint8_t key[LRU_KEY_LEN], uint64_t version)
 			dirty_count(l, e, -1);
 			e->flags &= ~F_DIRTY;
 			list_push_head(l, i);
+			prot_trim(l);
 		}
 	}
 	lru_unlock(l);

@@ -51,13 +51,17 @@ struct lru *lru_attach(void *mem);
 
 /*
  * Copies the value for key into buf (cap bytes) and its meta into meta.
- * An entry past its expiry is removed and reported as not found. A found
- * entry moves to the head and gets expires_ms = now_ms + ttl_ms.
+ * An entry past its expiry is removed and reported as not found. With
+ * ttl_ms > 0 this is a use: the entry moves to the head (a second use
+ * protects it from keys seen only once) and gets expires_ms = now_ms +
+ * ttl_ms. With ttl_ms <= 0 it is a peek (a flush reading a dirty entry):
+ * neither its place nor its deadline changes.
  */
 int lru_get(struct lru *l, const uint8_t key[LRU_KEY_LEN], int64_t now_ms, int64_t ttl_ms,
     void *buf, size_t cap, size_t *len, struct lru_meta *meta);
 /*
- * Inserts or replaces; evicts the least recently used clean entries to fit.
+ * Inserts or replaces; evicts the least recently used clean entries to fit,
+ * keys seen once before keys used again (a replacement counts as a use).
  * A dirty entry is never evicted: when only dirty ones could make room the
  * write is refused (LRU_FULL, counted in refused). A writer killed inside
  * leaves the previous value or the new one, never neither.

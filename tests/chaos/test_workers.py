@@ -95,7 +95,7 @@ class WorkerKills(unittest.TestCase):
         self.assertGreaterEqual(m['drover_worker_restarts_total{reason="crash"}'], len(kills))
 
 
-LRU_MAGIC = 0x64726f766c727533      # cache/lru.c: the L1 header's first field
+LRU_MAGIC = 0x64726f766c727534      # cache/lru.c: the L1 header's first field
 LRU_MUTEX_OFFSET = 72                 # offsetof(struct lru, mtx) on x86_64/aarch64 glibc
 FUTEX_TID_MASK = 0x3fffffff
 

@@ -215,7 +215,9 @@ START_TEST(test_lru_order)
 
 	for (n = 0; n < 4; n++)
 		ck_assert_int_eq(put_n(l, n, 10, 1, NEVER, false), LRU_OK);
-	ck_assert_int_eq(get_n(l, 0, 0, 0, NULL, NULL), LRU_OK);
+	/* a use (ttl > 0) moves 0 up; a peek (ttl 0) leaves 1 where it is */
+	ck_assert_int_eq(get_n(l, 0, 0, 1000, NULL, NULL), LRU_OK);
+	ck_assert_int_eq(get_n(l, 1, 0, 0, NULL, NULL), LRU_OK);
 	ck_assert_int_eq(put_n(l, 4, 10, 1, NEVER, false), LRU_OK);
 	ck_assert_int_eq(get_n(l, 1, 0, 0, NULL, NULL), LRU_NOTFOUND);
 	for (n = 0; n < 5; n++)
@@ -513,6 +515,67 @@ START_TEST(test_dirty_bytes_bound)
 	ck_assert_uint_eq(st.refused, 1);
 	ck_assert_uint_eq(st.bytes, 4000);
 	check_consistent(l, 8, 0);
+}
+END_TEST
+
+/*
+ * Admission: keys used twice (a returning user) survive a flood of ten
+ * times max_entries keys stored once (first-time visitors, bots).
+ */
+START_TEST(test_flood_spares_returning_keys)
+{
+	const uint64_t		 N = 1000, RET = 200, FLOOD = 10 * N;
+	struct lru		*l = make_tier(N, N * 128);
+	struct lru_stats	 st;
+	uint64_t		 n, kept = 0;
+
+	for (n = 0; n < N; n++)
+		ck_assert_int_eq(put_n(l, n, 100, 1, NEVER, false), LRU_OK);
+	/* the returning users: a lookup hit, then a store of the next version */
+	for (n = 0; n < RET; n++) {
+		ck_assert_int_eq(get_n(l, n, 0, 1000, NULL, NULL), LRU_OK);
+		ck_assert_int_eq(put_n(l, n, 100, 2, NEVER, false), LRU_OK);
+	}
+	for (n = 0; n < FLOOD; n++)
+		ck_assert_int_eq(put_n(l, N + n, 50 + n % 100, 1, NEVER, false), LRU_OK);
+	for (n = 0; n < RET; n++)
+		kept += get_n(l, n, 0, 0, NULL, NULL) == LRU_OK;
+	ck_assert_uint_ge(kept * 100, RET * 99);
+	lru_get_stats(l, &st);
+	ck_assert_uint_eq(st.entries, N);
+	ck_assert_uint_ge(st.evictions_lru, FLOOD);
+	check_consistent(l, N + FLOOD, 0);
+}
+END_TEST
+
+/*
+ * The protected segment is capped (80 % of max_entries): past it, its least
+ * recent keys go back to probation and are the first to go.
+ */
+START_TEST(test_protected_cap)
+{
+	struct lru	*l = make_tier(10, 10 * 256);
+	uint64_t	 n;
+
+	for (n = 0; n < 10; n++)
+		ck_assert_int_eq(put_n(l, n, 10, 1, NEVER, false), LRU_OK);
+	for (n = 0; n < 10; n++)
+		ck_assert_int_eq(get_n(l, n, 0, 1000, NULL, NULL), LRU_OK);
+	/* 0 and 1 went back to probation, 0 first */
+	ck_assert_int_eq(put_n(l, 10, 10, 1, NEVER, false), LRU_OK);
+	ck_assert_int_eq(get_n(l, 0, 0, 0, NULL, NULL), LRU_NOTFOUND);
+	ck_assert_int_eq(get_n(l, 1, 0, 0, NULL, NULL), LRU_OK);
+	for (n = 11; n < 100; n++)
+		ck_assert_int_eq(put_n(l, n, 10, 1, NEVER, false), LRU_OK);
+	ck_assert_int_eq(get_n(l, 1, 0, 0, NULL, NULL), LRU_NOTFOUND);
+	for (n = 2; n < 10; n++)
+		ck_assert_int_eq(get_n(l, n, 0, 0, NULL, NULL), LRU_OK);
+	/* a reused key stays, a key seen once goes */
+	ck_assert_int_eq(get_n(l, 99, 0, 1000, NULL, NULL), LRU_OK);
+	ck_assert_int_eq(put_n(l, 100, 10, 1, NEVER, false), LRU_OK);
+	ck_assert_int_eq(put_n(l, 101, 10, 1, NEVER, false), LRU_OK);
+	ck_assert_int_eq(get_n(l, 99, 0, 0, NULL, NULL), LRU_OK);
+	check_consistent(l, 102, 0);
 }
 END_TEST
 
@@ -990,6 +1053,8 @@ lru_suite(void)
 	tcase_add_test(tc, test_dirty_scan);
 	tcase_add_test(tc, test_dirty_never_evicted);
 	tcase_add_test(tc, test_dirty_bytes_bound);
+	tcase_add_test(tc, test_flood_spares_returning_keys);
+	tcase_add_test(tc, test_protected_cap);
 	tcase_add_test(tc, test_full_table);
 	tcase_add_test(tc, test_init_bounds);
 	suite_add_tcase(s, tc);
