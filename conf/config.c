@@ -26,6 +26,7 @@
 
 #include "common/cidr.h"
 #include "common/log.h"
+#include "conf/apps.h"
 #include "conf/config.h"
 #include "conf/secrets.h"
 
@@ -547,12 +548,72 @@ config_free(struct config *c)
 	}
 	free(c->file);
 	c->file = NULL;
+	apps_free(c);
 	if (c->origins != NULL) {
 		for (size_t i = 0; i < NKEYS; i++)
 			free(c->origins[i]);
 		free(c->origins);
 		c->origins = NULL;
 	}
+}
+
+/*
+ * Copies every key outside [app] from src into dst (which holds defaults):
+ * a named [app NAME] section shares the server, session, redis, admin and
+ * log settings and has only its [app] keys of its own.
+ */
+int
+config_copy_shared(struct config *dst, const struct config *src)
+{
+	for (size_t i = 0; i < NKEYS; i++) {
+		const struct key *k = &keys[i];
+		if (strcmp(k->section, "app") == 0)
+			continue;
+		switch (k->type) {
+		case K_STR:
+		case K_CHOICE:
+		case K_CIDRS:
+		case K_ADDR:
+		case K_URL: {
+			char **d = str_at(dst, k);
+			const char *v = *(char *const *)((const char *)src + k->off);
+			free(*d);
+			*d = NULL;
+			if (v != NULL && (*d = strdup(v)) == NULL)
+				return -1;
+			break;
+		}
+		case K_BINDS:
+		case K_ENVS: {
+			struct strlist *d = list_at(dst, k);
+			const struct strlist *sl = (const struct strlist *)((const char *)src + k->off);
+			strlist_free(d);
+			for (size_t j = 0; j < sl->n; j++)
+				if (strlist_add(d, sl->layer, sl->v[j]) != 0)
+					return -1;
+			break;
+		}
+		case K_INT:
+		case K_ENUM:
+		case K_LEVEL:
+		case K_MODE:
+			*(int *)((char *)dst + k->off) = *(const int *)((const char *)src + k->off);
+			break;
+		case K_I64:
+		case K_DUR:
+			*(int64_t *)((char *)dst + k->off) = *(const int64_t *)((const char *)src + k->off);
+			break;
+		case K_SIZE:
+			*(size_t *)((char *)dst + k->off) = *(const size_t *)((const char *)src + k->off);
+			break;
+		case K_BOOL:
+			*(bool *)((char *)dst + k->off) = *(const bool *)((const char *)src + k->off);
+			break;
+		}
+	}
+	free(dst->file);
+	dst->file = src->file ? strdup(src->file) : NULL;
+	return src->file && dst->file == NULL ? -1 : 0;
 }
 
 /* ---- config_set ---- */
@@ -644,6 +705,8 @@ set_key(struct config *c, int layer, const char *section, const char *key,
 		errf(err, errlen, "%s%s[%s] unknown key '%s'", pre, sep, section, key);
 		return -1;
 	}
+	if (strcmp(section, "app") == 0)
+		c->app_configured = true;
 
 	switch (k->type) {
 	case K_STR:
@@ -894,6 +957,14 @@ load_reader(char *str, int num, void *stream)
 		    ld->path, ld->line, num - 3);
 		return NULL;
 	}
+	if (str[strspn(str, " \t")] == '[') {
+		char where[PATH_MAX + 32];
+		snprintf(where, sizeof where, "%s:%d", ld->path, ld->line);
+		if (apps_header(ld->c, str, where, ld->err, ld->errlen) != 0) {
+			ld->err_line = ld->line;
+			return NULL;
+		}
+	}
 	return str;
 }
 
@@ -984,6 +1055,8 @@ load_handler(void *user, const char *section, const char *name, const char *valu
 	snprintf(where, sizeof where, "%s:%d", ld->path, ld->line);
 	if (strcmp(name, "include") == 0)
 		rc = load_include(ld, where, value);
+	else if ((rc = apps_handler(ld->c, section, name, value, where, ld->err, ld->errlen)) <= 0)
+		;   /* an [app NAME] section's key: kept for apps_finish */
 	else
 		rc = config_set(ld->c, LAYER_FILE, section, name, value, where,
 		    ld->err, ld->errlen);
@@ -1161,7 +1234,9 @@ config_validate(const struct config *c, char *err, size_t errlen)
 		}
 	}
 
-	if (c->app_type == APP_STATIC) {
+	if (c->napps > 0 && !c->app_configured) {
+		/* Only [app NAME] sections: apps_finish checked each of them. */
+	} else if (c->app_type == APP_STATIC) {
 		if (!nonempty(c->root)) {
 			verr(c, err, errlen, "[app] type = static needs a root");
 			return -1;
@@ -1336,7 +1411,7 @@ config_build(struct config *c, const struct cli *cli, char *err, size_t errlen)
 		}
 	}
 
-	if (config_validate(c, err, errlen) != 0)
+	if (apps_finish(c, err, errlen) != 0 || config_validate(c, err, errlen) != 0)
 		goto fail;
 	return 0;
 

@@ -101,6 +101,17 @@ struct config {
 	int log_level;
 	char *error_log, *access_log, *access_format;
 
+	/* [app NAME] sections (conf/apps.c): each a whole config whose [app]
+	 * keys are its own and every other key a copy of this one's. */
+	struct config **apps;
+	size_t napps;
+	struct app_pending *pending;   /* their keys as read, until apps_finish */
+	size_t npending;
+	char *app_name;           /* a named app's NAME; NULL for the unnamed [app] */
+	char *mount;              /* a named app's mount; NULL means / */
+	bool sessions;            /* a named app's sessions = (default true) */
+	bool app_configured;      /* some [app] key was set (file or command line) */
+
 	char *file;               /* the ini file read, or NULL */
 	int file_lines;           /* its number of lines */
 	char **origins;           /* per key of the table: where it was last set
@@ -141,6 +152,9 @@ int config_validate(const struct config *c, char *err, size_t errlen);
 /* The whole precedence chain. On failure c is left freed and err says why. */
 int config_build(struct config *c, const struct cli *cli, char *err, size_t errlen);
 void config_free(struct config *c);
+
+/* Copies every key outside [app] from src into dst; -1 when out of memory. */
+int config_copy_shared(struct config *dst, const struct config *src);
 
 /* Unit parsers, exposed for tests: sizes take K/M/G, durations s (default) or ms. */
 int parse_size(const char *s, size_t *out);

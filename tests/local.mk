@@ -42,6 +42,11 @@ TESTS += tests/unit/test_static
 tests_unit_test_static_SOURCES = tests/unit/test_static.c
 tests_unit_test_static_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_static_LDADD = $(UNIT_LDADD)
+check_PROGRAMS += tests/unit/test_apps
+TESTS += tests/unit/test_apps
+tests_unit_test_apps_SOURCES = tests/unit/test_apps.c
+tests_unit_test_apps_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_apps_LDADD = $(UNIT_LDADD)
 
 # Everything else under tests/ ships in the release tarball too, so a
 # packager can run the integration, chaos and fuzz suites from it.

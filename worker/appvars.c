@@ -111,7 +111,14 @@ appvars_build(struct request *req, const struct script_target *t, struct varlist
 	rc |= varlist_add(v, "REQUEST_METHOD", req->method, req->method_len);
 	rc |= varlist_add(v, "REQUEST_URI", req->target, req->target_len);
 	rc |= add(v, "QUERY_STRING", req->query);
-	rc |= add(v, "SCRIPT_NAME", t->script_name);
+	if (cfg->mount && strcmp(cfg->mount, "/") != 0) {
+		/* A mounted app: SCRIPT_NAME is its mount plus the script's path. */
+		char sn[sizeof t->script_name + 256];
+		snprintf(sn, sizeof sn, "%s%s", cfg->mount, t->script_name);
+		rc |= add(v, "SCRIPT_NAME", sn);
+	} else {
+		rc |= add(v, "SCRIPT_NAME", t->script_name);
+	}
 	rc |= add(v, "SCRIPT_FILENAME", t->filename);
 	rc |= add(v, "PATH_INFO", t->path_info);
 	if (t->path_info[0] && cfg->root) {

@@ -106,7 +106,12 @@ static void conn_finish(struct conn *c);
 static void process(struct conn *c);
 static void arm_timer(struct conn *c, int64_t ms);
 
-const struct config *conn_config(const struct conn *c) { return conn_env.cfg; }
+/* The request's app's settings once it is routed (site.c), the server's before. */
+const struct config *
+conn_config(const struct conn *c)
+{
+	return c->req && c->req->cfg ? c->req->cfg : conn_env.cfg;
+}
 const struct conn_peer *conn_peer(const struct conn *c) { return &c->peer; }
 struct ev_loop *conn_loop(const struct conn *c) { return conn_env.loop; }
 int conn_fd(const struct conn *c) { return c->fd; }
@@ -863,9 +868,16 @@ static void
 dispatch(struct request *req)
 {
 	req->app = conn_env.app;
-	if (site_dispatch(req))
+	switch (site_dispatch(req)) {
+	case SITE_ANSWERED:
 		return;     /* a file, a redirect or a refusal: no app, no session */
-	session_begin(req, start_app);
+	case SITE_APP_NO_SESSION:
+		start_app(req);
+		return;
+	case SITE_APP:
+		session_begin(req, start_app);
+		return;
+	}
 }
 
 static void

@@ -20,6 +20,7 @@
 
 #define REQ_MAX_HEADERS 128
 
+struct config;
 struct conn;
 struct request;
 
@@ -81,6 +82,7 @@ struct request {
 	unsigned interims;           /* interim (103) heads the app sent */
 
 	const struct app_ops *app;
+	const struct config *cfg;    /* the request's app ([app] or [app NAME]); NULL before routing */
 	void *app_state;
 	struct apphdr ah;
 	int redirects;

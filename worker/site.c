@@ -4,7 +4,10 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "conf/apps.h"
 #include "conf/config.h"
+#include "worker/cgi.h"
+#include "worker/fastcgi.h"
 #include "worker/conn.h"
 #include "worker/request.h"
 #include "worker/route.h"
@@ -44,49 +47,74 @@ redirect_slash(struct request *req)
 	resp_end(req);
 }
 
-static bool
+static enum site_next
 answer_file(struct request *req, const char *path)
 {
 	int st = static_serve(req, path);
 	if (st)
 		resp_simple(req, st, NULL);
-	return true;
+	return SITE_ANSWERED;
 }
 
-bool
-site_dispatch(struct request *req)
+/* Files, directories and refusals of an app with a root, before the app. */
+static enum site_next
+files(struct request *req, const struct config *cfg, enum site_next to_app)
 {
-	const struct config *cfg = conn_config(req->conn);
 	struct route r;
 	bool own_static = cfg->static_root && cfg->app_type != APP_STATIC &&
 	    (cfg->root == NULL || strcmp(cfg->root, cfg->static_root) != 0);
 	/* try_files: a file under static_root first, then the app. A
 	 * directory path is the app's (its index is a script, not a file). */
 	size_t plen = strlen(req->path);
-	if (own_static && plen > 0 && req->path[plen - 1] != '/' && route_resolve_in(cfg, cfg->static_root, APP_STATIC, req->path, &r) == 0 &&
-	    r.kind == ROUTE_STATIC)
+	if (own_static && plen > 0 && req->path[plen - 1] != '/' && route_resolve_in(
+	    cfg, cfg->static_root, APP_STATIC, req->path, &r) == 0 && r.kind == ROUTE_STATIC)
 		return answer_file(req, r.t.filename);
 	/* One script for every path, or an app that maps paths itself. */
 	if (cfg->root == NULL || cfg->script)
-		return false;
+		return to_app;
 	int st = route_resolve(cfg, req->path, &r);
 	if (st) {
 		resp_simple(req, st, NULL);
-		return true;
+		return SITE_ANSWERED;
 	}
 	switch (r.kind) {
 	case ROUTE_SCRIPT:
-		return false;
+		return to_app;
 	case ROUTE_STATIC:
 		/* With a static_root of its own, files under root are not served. */
 		if (own_static) {
 			resp_simple(req, 404, NULL);
-			return true;
+			return SITE_ANSWERED;
 		}
 		return answer_file(req, r.t.filename);
 	case ROUTE_SLASH:
 		redirect_slash(req);
-		return true;
+		return SITE_ANSWERED;
 	}
-	return false;
+	return to_app;
+}
+
+enum site_next
+site_dispatch(struct request *req)
+{
+	const struct config *server = conn_config(req->conn);
+	size_t mlen;
+	const struct config *cfg = apps_route(server, req->path, &mlen);
+	if (cfg == NULL) {
+		resp_simple(req, 404, NULL);
+		return SITE_ANSWERED;
+	}
+	req->cfg = cfg;
+	if (cfg != server) {
+		req->app = cfg->app_type == APP_FASTCGI ? &fastcgi_app :
+		    cfg->app_type == APP_STATIC ? &static_app : &cgi_app;
+		/* The app sees the path under its mount: SCRIPT_NAME gets the mount back. */
+		memmove(req->path, req->path + mlen, strlen(req->path + mlen) + 1);
+		if (req->path[0] == '\0' && cfg->root && !cfg->script) {
+			redirect_slash(req);   /* /wiki -> /wiki/ */
+			return SITE_ANSWERED;
+		}
+	}
+	enum site_next to_app = cfg == server || cfg->sessions ? SITE_APP : SITE_APP_NO_SESSION;
+	return files(req, cfg, to_app);
 }

@@ -1,5 +1,6 @@
 /*
- * site: the first stop of every request once its body is in: a static file
+ * site: the first stop of every request once its body is in: its app (the
+ * longest [app NAME] mount, conf/apps.c; the path under it), then a static file
  * (from [app] static_root, or a file under root that is not a script), the
  * slash redirect of a directory, a refusal from route.c, or on to the app.
  *
@@ -13,7 +14,13 @@
 
 struct request;
 
-/* True when the request was answered (or is being answered) here. */
-bool site_dispatch(struct request *req);
+enum site_next {
+	SITE_ANSWERED,        /* answered (or being answered) here */
+	SITE_APP,             /* on to the session layer, then req->app */
+	SITE_APP_NO_SESSION,  /* on to req->app; this app has sessions = false */
+};
+
+/* Routes req: sets req->cfg and req->app and takes the mount off req->path. */
+enum site_next site_dispatch(struct request *req);
 
 #endif

@@ -20,6 +20,7 @@
 #include "common/log.h"
 #include "common/util.h"
 #include "worker/accesslog.h"
+#include "conf/apps.h"
 #include "worker/cgi.h"
 #include "worker/conn.h"
 #include "worker/fastcgi.h"
@@ -260,7 +261,7 @@ worker_main(const struct worker_ctx *ctx)
 	}
 
 	if (session_worker_init(ctx->cfg, ctx->shm, w.slot, w.loop) < 0 ||
-	    app_pool_init(ctx->cfg, w.loop) < 0) {
+	    app_pool_init(apps_fastcgi(ctx->cfg), w.loop) < 0) {
 		log_error("worker", "state=failed id=%d reason=init", ctx->id);
 		_exit(3);
 	}

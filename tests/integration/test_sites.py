@@ -382,3 +382,129 @@ class StaticRootBeforeApp(SiteBase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+MOUNTS_INI = """
+[server]
+workers = 1
+
+[app]
+type = static
+root = {top}/home
+
+[app git]
+mount = /git
+type = cgi
+script = {top}/cgi/vars.cgi
+sessions = false
+
+[app wiki]
+mount = /wiki
+type = fastcgi
+command = /usr/bin/php-cgi
+root = {root}
+env = PHP_FCGI_MAX_REQUESTS=0
+
+[app assets]
+mount = /git/static
+type = static
+root = {top}/assets
+
+[app withsessions]
+mount = /s
+type = cgi
+script = {top}/cgi/vars.cgi
+"""
+
+
+def env_of(body):
+    return dict(line.split("=", 1) for line in body.decode().splitlines() if "=" in line)
+
+
+@unittest.skipUnless(os.access(PHP_CGI, os.X_OK), "php-cgi not installed")
+class MountedApps(SiteBase):
+    """[app NAME] sections on mount points next to the unnamed [app] at /."""
+    ini = MOUNTS_INI
+
+    @classmethod
+    def make_root(cls, root):
+        write(os.path.join(root, "index.php"),
+              b'<?php echo "SN=", $_SERVER["SCRIPT_NAME"], " PI=", $_SERVER["PATH_INFO"] ?? "",'
+              b' " RU=", $_SERVER["REQUEST_URI"], "\\n"; ?>')
+        write(os.path.join(root, "logo.png"), b"png\n")
+        with open(os.path.join(os.path.dirname(__file__), "cgi-bin", "vars.cgi"), "rb") as f:
+            write(os.path.join(cls.top, "cgi", "vars.cgi"), f.read(), 0o755)
+        write(os.path.join(cls.top, "assets", "cgit.css"), b"css\n")
+        write(os.path.join(cls.top, "home", "index.html"), b"home\n")
+
+    def test_longest_mount_on_whole_segments(self):
+        st, _, body = self.get("/git/repo/tree?id=1")
+        env = env_of(body)
+        self.assertEqual(st, 200)
+        self.assertEqual((env["SCRIPT_NAME"], env["PATH_INFO"], env["REQUEST_URI"]),
+                         ("/git", "/repo/tree", "/git/repo/tree?id=1"))
+        st, _, body = self.get("/git")
+        env = env_of(body)
+        self.assertEqual((env["SCRIPT_NAME"], env["PATH_INFO"]), ("/git", ""))
+        st, hdr, body = self.get("/git/static/cgit.css")
+        self.assertEqual((st, body, hdr["content-type"]), (200, b"css\n", "text/css"))
+        # /gitx is not under /git: the unnamed [app] at / answers.
+        self.assertEqual(self.get("/gitx")[0], 404)
+        self.assertEqual(self.get("/")[2], b"home\n")
+
+    def test_root_mode_script_name(self):
+        st, _, body = self.get("/wiki/index.php/Main_Page?x=1")
+        self.assertEqual(st, 200, body)
+        self.assertEqual(body, b"SN=/wiki/index.php PI=/Main_Page RU=/wiki/index.php/Main_Page?x=1\n")
+        st, _, body = self.get("/wiki/")
+        self.assertEqual(body, b"SN=/wiki/index.php PI= RU=/wiki/\n")
+        st, hdr, _ = self.get("/wiki?a=b")
+        self.assertEqual((st, hdr["location"]), (301, "/wiki/?a=b"))
+        st, hdr, body = self.get("/wiki/logo.png")
+        self.assertEqual((st, body), (200, b"png\n"))
+
+    def test_sessions_switch(self):
+        env = env_of(self.get("/git/x")[2])
+        self.assertFalse([k for k in env if k.startswith("DROVER_SESSION")], env)
+        env = env_of(self.get("/s/x")[2])
+        self.assertIn("DROVER_SESSION_ID", env)
+
+
+class MountsReload(unittest.TestCase):
+    """HUP adds, changes and removes [app NAME] sections; a bad one keeps the old."""
+
+    def test_hup_adds_changes_removes(self):
+        import signal
+        from harness import wait_until
+        top = tempfile.mkdtemp(prefix="drover-sites-")
+        self.addCleanup(shutil.rmtree, top, True)
+        for d in ("a", "b"):
+            write(os.path.join(top, d, "f.txt"), d.encode() + b"\n")
+        ini = os.path.join(top, "d.ini")
+
+        def conf(text):
+            with open(ini, "w") as f:
+                f.write("[server]\nworkers = 1\n[session]\nenabled = false\n" + text)
+        conf("[app one]\nmount = /one\ntype = static\nroot = %s/a\n" % top)
+        d = Drover(config=ini, cgi=None, workers=1)
+        self.addCleanup(d.stop)
+        d.wait_ready(1)
+        self.assertEqual(request(d.port, path="/one/f.txt")[2], b"a\n")
+        self.assertEqual(request(d.port, path="/two/f.txt")[0], 404)
+
+        def after_hup(path, want):
+            gen = d.status()["generation"]
+            d.signal(signal.SIGHUP)
+            wait_until(lambda: d.status()["generation"] > gen and
+                       request(d.port, path=path)[2] == want, 15)
+        conf("[app one]\nmount = /one\ntype = static\nroot = %s/b\n"
+             "[app two]\nmount = /two\ntype = static\nroot = %s/a\n" % (top, top))
+        after_hup("/two/f.txt", b"a\n")
+        self.assertEqual(request(d.port, path="/one/f.txt")[2], b"b\n")
+        conf("[app two]\nmount = /two\ntype = static\nroot = %s/a\n" % top)
+        after_hup("/one/f.txt", b"404 Not Found\n")
+        # A bad section: refused, the running apps stay.
+        conf("[app two]\nmount = two\ntype = static\nroot = %s/a\n" % top)
+        d.signal(signal.SIGHUP)
+        wait_until(lambda: "mount" in d.read_log() and "two" in d.read_log(), 10)
+        self.assertEqual(request(d.port, path="/two/f.txt")[2], b"a\n")
