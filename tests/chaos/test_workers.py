@@ -95,6 +95,7 @@ class WorkerKills(unittest.TestCase):
         self.assertGreaterEqual(m['drover_worker_restarts_total{reason="crash"}'], len(kills))
 
 
+DROVERCTL = os.environ.get("DROVERCTL_BIN", os.path.join(harness.BUILDDIR, "droverctl"))
 LRU_MAGIC = 0x64726f766c727534      # cache/lru.c: the L1 header's first field
 LRU_MUTEX_OFFSET = 72                 # offsetof(struct lru, mtx) on x86_64/aarch64 glibc
 FUTEX_TID_MASK = 0x3fffffff
@@ -175,7 +176,9 @@ class ShimmedDrover(unittest.TestCase):
         self.trigger = os.path.join(self.tmp, "stop-next-unlock")
         self.shim = build_shim(self.tmp)
         env = {"LD_PRELOAD": self.shim, "DROVER_CHAOS_TRIGGER": self.trigger} if self.shim else {}
-        self.d = harness.Drover(workers=self.workers, env=env).wait_ready(self.workers)
+        self.sock = os.path.join(self.tmp, "control.sock")
+        self.d = harness.Drover(workers=self.workers, env=env,
+                                sets=["admin.control_socket=" + self.sock]).wait_ready(self.workers)
 
     def tearDown(self):
         for pid in children(self.d.pid) if self.d.proc.poll() is None else []:
@@ -292,7 +295,8 @@ class LockHolderKilled(ShimmedDrover):
 
 class LockHolderStopped(ShimmedDrover):
     """A worker stopped (SIGSTOP, as by a debugger) while it holds the L1
-    lock, and /metrics and /status scraped every 100 ms meanwhile. The
+    lock, and /metrics, /status and droverctl status asked every 100 ms
+    meanwhile. The
     supervisor never takes the L1 lock, so every scrape is answered at once;
     it kills the holder after 1 s of holding (its own tick, not the
     heartbeat timeout), the replacement repairs the tier and says so in the
@@ -331,13 +335,19 @@ class LockHolderStopped(ShimmedDrover):
         scrapes, failures, slowest, killed_after = 0, [], 0.0, None
         end = t_stop + 10.0
         while time.monotonic() < end:
-            for path in ("/metrics", "/status"):
+            for path in ("/metrics", "/status", "droverctl status"):
                 t0 = time.monotonic()
                 try:
-                    st, _ = harness.admin_get(d.admin_port, path, timeout=2.0)
-                    if st != 200:
-                        failures.append("%s: status %d" % (path, st))
-                except OSError as e:
+                    if path.startswith("droverctl"):
+                        r = subprocess.run([DROVERCTL, "-s", self.sock, "status"],
+                                           capture_output=True, timeout=2.0)
+                        if r.returncode != 0 or b"cache:" not in r.stdout:
+                            failures.append("%s: exit %d %r" % (path, r.returncode, r.stderr))
+                    else:
+                        st, _ = harness.admin_get(d.admin_port, path, timeout=2.0)
+                        if st != 200:
+                            failures.append("%s: status %d" % (path, st))
+                except (OSError, subprocess.TimeoutExpired) as e:
                     failures.append("%s: %r" % (path, e))
                 slowest = max(slowest, time.monotonic() - t0)
                 scrapes += 1
