@@ -19,6 +19,26 @@ def envelope_version(raw):
     return int.from_bytes(raw[8:16], "big")
 
 
+def start_load(test, port, n, pause=0.0):
+    """n counting clients, each with a first write done, then hitting in a
+    thread each until the returned event is set; returns (clients, event,
+    threads)."""
+    clients = [Client(port) for _ in range(n)]
+    for c in clients:
+        test.assertEqual(c.hit(), 1)
+    stop = threading.Event()
+
+    def load(c):
+        while not stop.is_set():
+            c.hit()
+            time.sleep(pause)
+
+    threads = [threading.Thread(target=load, args=(c,), daemon=True) for c in clients]
+    for t in threads:
+        t.start()
+    return clients, stop, threads
+
+
 @unittest.skipUnless(os.path.exists(REDIS), "redis-server not installed")
 class RedisKilled(unittest.TestCase):
     def setUp(self):
@@ -33,19 +53,7 @@ class RedisKilled(unittest.TestCase):
 
     def test_kill_and_restart_under_load(self):
         d = self.d
-        clients = [Client(d.port) for _ in range(6)]
-        for c in clients:
-            self.assertEqual(c.hit(), 1)
-        stop = threading.Event()
-
-        def load(c):
-            while not stop.is_set():
-                c.hit()
-                time.sleep(0.01)
-
-        threads = [threading.Thread(target=load, args=(c,), daemon=True) for c in clients]
-        for t in threads:
-            t.start()
+        clients, stop, threads = start_load(self, d.port, 6, pause=0.01)
         # Two outages: each a SIGKILL, some seconds down, a restart on the
         # same port with an empty data set (no persistence).
         phase = CHAOS_SECONDS / 5.0
@@ -111,18 +119,7 @@ class RedisPausedAtStop(unittest.TestCase):
 
     def test_term_during_a_pause_under_load(self):
         d = self.d
-        clients = [Client(d.port) for _ in range(8)]
-        for c in clients:
-            self.assertEqual(c.hit(), 1)
-        stop = threading.Event()
-
-        def load(c):
-            while not stop.is_set():
-                c.hit()
-
-        threads = [threading.Thread(target=load, args=(c,), daemon=True) for c in clients]
-        for t in threads:
-            t.start()
+        clients, stop, threads = start_load(self, d.port, 8)
         time.sleep(min(2.0, CHAOS_SECONDS / 10.0))
         os.kill(self.redis.proc.pid, signal.SIGSTOP)
         time.sleep(0.3)
