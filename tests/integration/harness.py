@@ -258,6 +258,28 @@ def log_events(text, **match):
     return out
 
 
+def assert_ready_before_drain(test, text, target, min_drains=1):
+    """The rolling-restart order, read from the supervisor's worker lines in
+    the order they were logged: an outdated worker (reason reload or
+    max_requests) is drained only while `target` other workers are ready,
+    so a replacement must have reported ready first (docs/design.md, rolling
+    restart). Fails unless at least min_drains such drains were seen."""
+    ready, drains = set(), 0
+    for e in log_events(text, event="worker"):
+        state, pid = e.get("state"), e.get("pid")
+        if state == "ready":
+            ready.add(pid)
+        elif state in ("draining", "gone"):
+            ready.discard(pid)
+            if state == "draining" and e.get("reason") in ("reload", "max_requests"):
+                drains += 1
+                test.assertGreaterEqual(
+                    len(ready), target,
+                    "worker pid=%s drained while only %d other workers were ready "
+                    "(its replacement was not ready yet)" % (pid, len(ready)))
+    test.assertGreaterEqual(drains, min_drains, "no rolling drain in the log")
+
+
 class RawResponse:
     def __init__(self, status, reason, headers, body, version):
         self.status = status

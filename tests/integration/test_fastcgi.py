@@ -380,6 +380,7 @@ class FastCGITest(unittest.TestCase):
                 t.join(15)
         self.assertEqual(failures, [])
         self.assertGreater(ok[0], 20)
+        harness.assert_ready_before_drain(self, d.read_log(), 2, min_drains=2)
         # The old workers' app processes went with them.
         wait_gone(old_apps, 5)
         self.assertEqual(len(hello_children(d.pid)), 4)

@@ -2,6 +2,7 @@
 load without a failed request, graceful and fast shutdown within their
 bounds, crash and heartbeat replacement, scaling, recycling, log reopening,
 pidfile and unix sockets, and no worker outliving the supervisor."""
+import datetime
 import http.client
 import os
 import shutil
@@ -12,13 +13,19 @@ import threading
 import time
 import unittest
 
-from harness import (TEST_CGI_DIR, Drover, admin_get, log_events, pid_alive, request,
-                     wait_gone, wait_until)
+from harness import (TEST_CGI_DIR, Drover, admin_get, assert_ready_before_drain, log_events,
+                     pid_alive, request, wait_gone, wait_until)
 
 
 def read_text(path):
     with open(path, errors="replace") as f:
         return f.read()
+
+
+def log_ms(event):
+    """A log line's ts= as milliseconds since the epoch."""
+    when = datetime.datetime.strptime(event["ts"], "%Y-%m-%dT%H:%M:%S.%fZ")
+    return round(when.replace(tzinfo=datetime.timezone.utc).timestamp() * 1000)
 
 
 class LifecycleBase(unittest.TestCase):
@@ -152,8 +159,6 @@ class TestReload(LifecycleBase):
         old = d.worker_pids()
         gen = d.status()["generation"]
         load = Load(d.port, threads=4, keepalive=keepalive).start()
-        time.sleep(1.0)
-        d.signal(signal.SIGHUP)
 
         def rolled():
             st = d.status()
@@ -162,9 +167,16 @@ class TestReload(LifecycleBase):
             return (st["generation"] == gen + 1 and len(ready) == 2 and
                     all(w["generation"] == gen + 1 for w in st["workers"]) and
                     not set(old) & set(pids))
-        wait_until(rolled, 10)
-        time.sleep(1.0)
-        load.finish()
+        try:
+            # Requests reach the old workers, then the new ones, so the
+            # reload is crossed by load on both sides.
+            wait_until(lambda: load.ok >= 10, 10)
+            d.signal(signal.SIGHUP)
+            wait_until(rolled, 10)
+            served = load.ok
+            wait_until(lambda: load.ok >= served + 10, 10)
+        finally:
+            load.finish()
         new = d.worker_pids()
         self.assertFalse(set(old) & set(new))
         self.assertEqual(len(new), 2)
@@ -178,6 +190,7 @@ class TestReload(LifecycleBase):
         wait_until(lambda: log_events(d.read_log(), event="reload", result="done"), 5)
         for p in old:
             self.assertFalse(pid_alive(p))
+        assert_ready_before_drain(self, d.read_log(), 2, min_drains=2)
         print("\n  reload keepalive=%s: %d ok, %d failed, %d retries" %
               (keepalive, load.ok, len(load.failed), load.retries), flush=True)
         return load
@@ -348,6 +361,19 @@ class TestWorkers(LifecycleBase):
         self.assertGreater(delays[3], delays[0])
         gone = [x for x in log_events(d.read_log(), event="worker", state="gone")]
         self.assertLess(len(gone), 8, "fork loop: %d exits" % len(gone))
+        # The delays are kept, not just logged: each next start comes at
+        # least delay_ms after the failure (the log's millisecond stamps).
+        events = [e for e in log_events(d.read_log(), event="worker")
+                  if e.get("state") in ("backoff", "starting")]
+        gaps = []
+        for i, e in enumerate(events):
+            nxt = [x for x in events[i + 1:] if x["state"] == "starting"]
+            if e["state"] == "backoff" and nxt:
+                gaps.append((int(e["delay_ms"]), log_ms(nxt[0]) - log_ms(e)))
+        self.assertGreaterEqual(len(gaps), 3, events)
+        for delay, gap in gaps:
+            self.assertGreaterEqual(gap, delay - 5, "restarted %d ms after a failure, "
+                                    "backoff said %d ms: %s" % (gap, delay, gaps))
 
     def test_ttin_ttou(self):
         d = self.start(workers=2)
@@ -405,10 +431,43 @@ class TestWorkers(LifecycleBase):
             self.assertNotEqual(int(body), first)
         wait_until(lambda: log_events(d.read_log(), event="worker", state="gone",
                                       reason="max_requests", pid=first), 5)
+        assert_ready_before_drain(self, d.read_log(), 1)
         # The old worker keeps serving while its replacement starts (the
         # rolling path), so it may pass the limit under a tight loop.
         print("\n  max_requests=5: first worker served %d of %d requests" %
               (seen.count(first), len(seen)), flush=True)
+
+    def test_max_requests_exact(self):
+        """With max_requests_jitter = 0, a worker is recycled after exactly
+        max_requests requests: not after one fewer, and without waiting for
+        one more. Nothing else is sent, so there is no overshoot either."""
+        n = 5
+        d = self.start(workers=1, sets=("server.max_requests=%d" % n,
+                                        "server.max_requests_jitter=0"))
+        first = d.worker_pids()[0]
+
+        def one():
+            st, _, body = request(d.port, "GET", "/pid.cgi")
+            self.assertEqual((st, int(body)), (200, first))
+        for _ in range(n - 1):
+            one()
+        # No event says "the arbiter looked and kept the worker": three of
+        # its 100 ms ticks are let pass, then nothing may have started.
+        time.sleep(0.35)
+        self.assertFalse(log_events(d.read_log(), event="worker", state="starting",
+                                    reason="max_requests"), "recycled after %d requests" % (n - 1))
+        self.assertEqual(d.status()["workers"][0]["requests"], n - 1)
+        one()
+        wait_until(lambda: log_events(d.read_log(), event="worker", state="draining",
+                                      reason="max_requests", pid=first), 5)
+        assert_ready_before_drain(self, d.read_log(), 1)
+        gone = wait_until(lambda: log_events(d.read_log(), event="worker", state="gone",
+                                             pid=first), 5)
+        self.assertEqual(gone[0]["reason"], "max_requests")
+        wait_until(lambda: len(d.worker_pids()) == 1 and first not in d.worker_pids(), 5)
+        st, _, body = request(d.port, "GET", "/pid.cgi")
+        self.assertEqual(st, 200)
+        self.assertNotEqual(int(body), first)
 
 
 class TestProcesses(LifecycleBase):

@@ -5,10 +5,9 @@ import os
 import signal
 import tempfile
 import threading
-import time
 import unittest
 
-from harness import CGI_DIR, Drover, request, wait_until
+from harness import CGI_DIR, Drover, log_events, request, wait_until
 
 GOOD = """[server]
 workers = 2
@@ -34,7 +33,7 @@ class Rollout(unittest.TestCase):
         d = Drover(config=path, cgi=None, workers=None).wait_ready(2)
         try:
             old = d.worker_pids()
-            failures, stop = [], threading.Event()
+            failures, stop, count = [], threading.Event(), [0]
 
             def load():
                 while not stop.is_set():
@@ -42,21 +41,28 @@ class Rollout(unittest.TestCase):
                         st = request(d.port, "GET", "/hello.cgi", timeout=5)[0]
                         if st != 200:
                             failures.append(st)
+                        count[0] += 1
                     except OSError as e:
                         failures.append(repr(e))
 
             threads = [threading.Thread(target=load) for _ in range(3)]
             for t in threads:
                 t.start()
-            with open(path, "w") as f:
-                f.write(BAD % CGI_DIR)
-            d.signal(signal.SIGHUP)
-            wait_until(lambda: "event=reload result=failed" in d.read_log(), 20)
-            time.sleep(1)
-            stop.set()
-            for t in threads:
-                t.join(10)
+            try:
+                with open(path, "w") as f:
+                    f.write(BAD % CGI_DIR)
+                d.signal(signal.SIGHUP)
+                wait_until(lambda: "event=reload result=failed" in d.read_log(), 20)
+                # Load goes on across the revert as well.
+                done = count[0]
+                wait_until(lambda: count[0] >= done + 10, 10)
+            finally:
+                stop.set()
+                for t in threads:
+                    t.join(10)
             self.assertEqual(failures, [])
+            # No old worker was drained for a replacement that never got ready.
+            self.assertFalse(log_events(d.read_log(), event="worker", state="draining"))
             self.assertEqual(d.worker_pids(), old, "the original workers keep serving")
             st = d.status()
             self.assertEqual(st["generation"], 1, "back on the previous config")
