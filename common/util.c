@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -201,4 +202,39 @@ parse_decimal(const char *p, size_t len, long max)
 		v = v * 10 + (p[i] - '0');
 	}
 	return v <= max ? v : -1;
+}
+
+int
+find_executable(const char *name, char *out, size_t cap)
+{
+	if (name == NULL || *name == '\0') {
+		errno = ENOENT;
+		return -1;
+	}
+	if (strchr(name, '/')) {
+		if ((size_t)snprintf(out, cap, "%s", name) >= cap) {
+			errno = ENAMETOOLONG;
+			return -1;
+		}
+		return access(out, X_OK);
+	}
+	const char *path = getenv("PATH");
+	if (path == NULL || *path == '\0')
+		path = "/usr/local/bin:/usr/bin:/bin";
+	int err = ENOENT;
+	for (const char *p = path; *p; ) {
+		size_t len = strcspn(p, ":");
+		int n = snprintf(out, cap, "%.*s%s%s", (int)len, p, len ? "/" : "./", name);
+		struct stat st;
+		if (n > 0 && (size_t)n < cap && stat(out, &st) == 0 && S_ISREG(st.st_mode)) {
+			if (access(out, X_OK) == 0)
+				return 0;
+			err = EACCES;
+		}
+		p += len;
+		if (*p == ':')
+			p++;
+	}
+	errno = err;
+	return -1;
 }

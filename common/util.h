@@ -48,4 +48,11 @@ long parse_decimal(const char *p, size_t len, long max);
 /* A token character of HTTP field names (RFC 9110 §5.6.2). */
 bool http_tchar(int c);
 
+/*
+ * Finds an executable: a name with a slash is taken as is, any other is
+ * looked up in PATH. Returns 0 with the path in out, or -1 with errno
+ * (ENOENT: nowhere; EACCES: found but not executable).
+ */
+int find_executable(const char *name, char *out, size_t cap);
+
 #endif

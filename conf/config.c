@@ -26,6 +26,7 @@
 
 #include "common/cidr.h"
 #include "common/log.h"
+#include "common/util.h"
 #include "conf/apps.h"
 #include "conf/config.h"
 #include "conf/secrets.h"
@@ -1284,6 +1285,16 @@ config_validate(const struct config *c, char *err, size_t errlen)
 			verr(c, err, errlen, "[app] no FastCGI app configured: "
 			    "pass --fastcgi COMMAND|ADDR or set [app] command or address");
 			return -1;
+		}
+		if (nonempty(c->command)) {
+			/* The program is the first word: it must be there and runnable. */
+			char prog[PATH_MAX], path[PATH_MAX];
+			snprintf(prog, sizeof prog, "%.*s", (int)strcspn(c->command, " \t"), c->command);
+			if (find_executable(prog, path, sizeof path) < 0) {
+				verr(c, err, errlen, "[app] command: %s: %s", prog, errno == EACCES ?
+				    "not executable" : strchr(prog, '/') ? strerror(errno) : "not found in PATH");
+				return -1;
+			}
 		}
 	}
 

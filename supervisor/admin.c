@@ -41,6 +41,26 @@ head_complete(const char *req, size_t len)
 	return strstr(req, "\r\n\r\n") != NULL || strstr(req, "\n\n") != NULL;
 }
 
+/*
+ * Why no app process can run, when every ready worker says so (each
+ * worker's FastCGI pool reports it in its slot); 0 while one can.
+ */
+static int
+app_down(struct arbiter *arb)
+{
+	int why = 0;
+	for (int i = 0; i < SHM_MAX_WORKERS; i++) {
+		struct worker_slot *s = &arb->shm->sb->slots[i];
+		if (atomic_load(&s->state) != WS_READY)
+			continue;
+		int d = atomic_load(&s->app_down);
+		if (d == 0)
+			return 0;
+		why = d;
+	}
+	return why;
+}
+
 static void
 handle(void *arg, char *req, size_t len, bool overflow, struct buf *out)
 {
@@ -60,8 +80,15 @@ handle(void *arg, char *req, size_t len, bool overflow, struct buf *out)
 		respond(out, 200, "text/plain; version=0.0.4", &body);
 	} else if (strcmp(path, "/healthz") == 0) {
 		int ok = healthz_ok(ad->arb);
-		buf_printf(&body, ok ? "ok\n" : "no ready worker\n");
-		respond(out, ok ? 200 : 503, "text/plain", &body);
+		int app = ok ? app_down(ad->arb) : 0;
+		if (!ok)
+			buf_printf(&body, "no ready worker\n");
+		else if (app)
+			buf_printf(&body, "app cannot run: %s\n",
+			    app > 0 ? strerror(app) : "every app process exits at start");
+		else
+			buf_printf(&body, "ok\n");
+		respond(out, ok && !app ? 200 : 503, "text/plain", &body);
 	} else if (strcmp(path, "/status") == 0) {
 		status_render_json(ad->arb, &body);
 		respond(out, 200, "application/json", &body);

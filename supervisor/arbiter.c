@@ -133,6 +133,7 @@ spawn_worker(struct arbiter *a, const char *reason)
 	atomic_store(&s->served, 0);
 	atomic_store(&s->inflight, 0);
 	atomic_store(&s->connections, 0);
+	atomic_store(&s->app_down, 0);
 	atomic_store(&s->state, WS_STARTING);
 
 	pid_t pid = fork();

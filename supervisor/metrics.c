@@ -5,6 +5,7 @@
  */
 #include "config.h"
 
+#include <ctype.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -23,6 +24,21 @@ static void
 head(struct buf *o, const char *name, const char *type, const char *help)
 {
 	buf_printf(o, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+}
+
+/* The program's base name, as a label value: [A-Za-z0-9._-] only. */
+static void
+app_label(const char *command, char *out, size_t cap)
+{
+	size_t len = strcspn(command, " \t");
+	const char *start = command;
+	for (const char *p = command; p < command + len; p++)
+		if (*p == '/')
+			start = p + 1;
+	size_t n = 0;
+	for (const char *p = start; p < command + len && n + 1 < cap; p++)
+		out[n++] = (isalnum((unsigned char)*p) || strchr("._-", *p)) ? *p : '_';
+	out[n] = '\0';
 }
 
 bool
@@ -146,6 +162,15 @@ metrics_render(struct arbiter *arb, struct buf *o)
 	buf_printf(o, "drover_worker_restarts_total{reason=\"timeout\"} %llu\n", (unsigned long long)sb->restarts_timeout);
 	buf_printf(o, "drover_worker_restarts_total{reason=\"max_requests\"} %llu\n", (unsigned long long)sb->restarts_max_requests);
 	buf_printf(o, "drover_worker_restarts_total{reason=\"reload\"} %llu\n", (unsigned long long)sb->restarts_reload);
+
+	if (arb->cfg->command) {
+		char app[64];
+		app_label(arb->cfg->command, app, sizeof app);
+		head(o, "drover_app_restarts_total", "counter", "FastCGI app processes replaced, by reason.");
+		for (int i = 0; i < AR__N; i++)
+			buf_printf(o, "drover_app_restarts_total{app=\"%s\",reason=\"%s\"} %llu\n", app,
+			    app_restart_names[i], (unsigned long long)c.app_restarts[i]);
+	}
 
 	head(o, "drover_session_lookups_total", "counter", "Session lookups by result.");
 	for (int i = 0; i < SL__N; i++)

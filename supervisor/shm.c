@@ -12,6 +12,10 @@
 
 #include "supervisor/shm.h"
 
+const char *const app_restart_names[AR__N] = {
+	[AR_EXITED] = "exited", [AR_SIGNAL] = "signal", [AR_SPAWN_FAILED] = "spawn_failed",
+	[AR_MAX_APP_REQUESTS] = "max_app_requests", [AR_KILLED] = "killed",
+};
 const char *const sess_lookup_names[SL__N] = { "hit", "rebuild", "miss", "unavailable" };
 const char *const sess_store_names[SS__N] = { "ok", "oversize", "conflict", "error", "unavailable",
 	"skipped_breaker", "lost_at_exit" };

@@ -46,6 +46,10 @@ enum sess_store {
 extern const char *const sess_lookup_names[SL__N];
 extern const char *const sess_store_names[SS__N];
 
+/* Why a spawned FastCGI app process was replaced (drover_app_restarts_total). */
+enum app_restart { AR_EXITED = 0, AR_SIGNAL, AR_SPAWN_FAILED, AR_MAX_APP_REQUESTS, AR_KILLED, AR__N };
+extern const char *const app_restart_names[AR__N];
+
 struct worker_counters {
 	_Atomic uint64_t requests[6];          /* index: status / 100, 0 = other */
 	_Atomic uint64_t duration_bucket[HIST_BUCKETS];
@@ -56,6 +60,7 @@ struct worker_counters {
 	_Atomic uint64_t session_tampered;
 	_Atomic uint64_t session_deletes;
 	_Atomic uint64_t redis_errors;
+	_Atomic uint64_t app_restarts[AR__N];
 };
 
 struct worker_slot {
@@ -70,6 +75,7 @@ struct worker_slot {
 	_Atomic uint32_t connections;
 	_Atomic int redis_up;         /* -1 not configured, 0 down, 1 up */
 	_Atomic int breaker_open;
+	_Atomic int app_down;         /* 0, or why no app process can start (fcgi_pool) */
 	struct worker_counters c;
 };
 

@@ -594,6 +594,9 @@ fcgi_start(struct request *req)
 		if (st)
 			return st;
 	}
+	/* No app process can start: say so now rather than at request_timeout. */
+	if (fcgi_pool_down())
+		return 503;
 	struct freq *fr = calloc(1, sizeof *fr);
 	if (fr == NULL)
 		return 503;
@@ -703,6 +706,15 @@ pool_ready(void)
 	kick();
 }
 
+/* No app process can start: what waits in the queue would only time out. */
+static void
+pool_down(void)
+{
+	struct freq *fr;
+	while ((fr = TAILQ_FIRST(&fc_state.queue)) != NULL)
+		app_fail(freq_finish(fr), 503, "FastCGI app cannot start");
+}
+
 static void
 pool_lost(struct fcgi_slot *s)
 {
@@ -722,7 +734,8 @@ app_pool_init(const struct config *cfg, struct ev_loop *loop)
 	TAILQ_INIT(&fc_state.queue);
 	ev_init(&fc_state.kick, on_kick);
 	fc_state.active = true;
-	static const struct fcgi_pool_hooks hooks = { .ready = pool_ready, .lost = pool_lost };
+	static const struct fcgi_pool_hooks hooks = { .ready = pool_ready, .lost = pool_lost,
+	    .down = pool_down };
 	return fcgi_pool_init(cfg, loop, &hooks);
 }
 

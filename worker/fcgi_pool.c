@@ -31,6 +31,7 @@
 #include "common/util.h"
 #include "conf/config.h"
 #include "supervisor/listeners.h"
+#include "supervisor/shm.h"
 #include "worker/fcgi_pool.h"
 #include "worker/spawn.h"
 
@@ -54,7 +55,9 @@ static struct {
 	char name[256];
 	/* spawned */
 	char *cmdbuf;
-	char exe[4096];             /* argv[0] found in PATH once */
+	char exe[4096];             /* argv[0] found in PATH; empty until found */
+	int down;                   /* 0: an app process can run; errno of the failed
+	                             * start, or -1: every process dies at start */
 	char *argv[MAX_ARGS + 1];
 	char *envp[MAX_ENV + 1];
 	size_t nenv;
@@ -62,6 +65,12 @@ static struct {
 	struct sockaddr_storage ss;
 	socklen_t slen;
 } pool;
+
+/* Where the pool reports; set before fcgi_pool_init, which clears pool. */
+static struct {
+	_Atomic int *health;        /* the worker's slot, told about down */
+	struct worker_counters *counters;
+} report;
 
 static void spawn(struct fcgi_slot *s);
 
@@ -105,6 +114,72 @@ kill_group(pid_t pid, int sig)
 }
 
 static void
+count_restart(enum app_restart why)
+{
+	if (report.counters)
+		atomic_fetch_add_explicit(&report.counters->app_restarts[why], 1, memory_order_relaxed);
+}
+
+/*
+ * The pool is down while every slot's last start failed: its process
+ * could not be spawned or died within QUICK_DEATH_MS. Then requests are
+ * refused at once (503) instead of waiting for request_timeout, and the
+ * worker's slot says why for /healthz.
+ */
+static void
+update_down(void)
+{
+	int down = pool.n > 0 ? pool.slots[0].start_err : 0;
+	for (int i = 1; i < pool.n && down; i++)
+		if (pool.slots[i].start_err == 0)
+			down = 0;
+	if (down == pool.down)
+		return;
+	int was = pool.down;
+	pool.down = down;
+	if (report.health)
+		atomic_store(report.health, down);
+	if (!was) {
+		log_error("fastcgi", "app=%s state=down reason=\"%s\" note=\"requests get 503 until it starts\"",
+		    pool.name, fcgi_pool_down());
+		if (pool.hooks.down)
+			pool.hooks.down();
+	} else if (!down) {
+		log_info("fastcgi", "app=%s state=up", pool.name);
+	}
+}
+
+/*
+ * A start failed (errno, or -1: it died at start): back off, longer each
+ * time. One early death can be bad luck (a request that crashes any
+ * process, queued for the replacement); a spawn error or a second one in
+ * a row means the app cannot start.
+ */
+static void
+start_failed(struct fcgi_slot *s, int err)
+{
+	if (err > 0 || ++s->early_deaths >= 2)
+		s->start_err = err;
+	s->backoff_ms = s->backoff_ms ? s->backoff_ms * 2 : BACKOFF_FIRST_MS;
+	if (s->backoff_ms > BACKOFF_MAX_MS)
+		s->backoff_ms = BACKOFF_MAX_MS;
+}
+
+/* A process that lived QUICK_DEATH_MS started fine. */
+static void
+on_proof(struct ev_loop *loop, ev_timer *t, int revents)
+{
+	struct fcgi_slot *s = t->data;
+	ev_timer_stop(loop, t);
+	if (s->pid > 0) {
+		s->start_err = 0;
+		s->early_deaths = 0;
+		s->backoff_ms = 0;
+		update_down();
+	}
+}
+
+static void
 on_respawn(struct ev_loop *loop, ev_timer *t, int revents)
 {
 	struct fcgi_slot *s = t->data;
@@ -136,6 +211,10 @@ on_child(struct ev_loop *loop, ev_child *w, int revents)
 	int64_t lived = mono_ms() - s->started_ms;
 	/* Whatever it left behind in its group goes too. */
 	kill(-pid, SIGKILL);
+	enum app_restart why = s->recycling ? AR_MAX_APP_REQUESTS : s->stopping ? AR_KILLED :
+	    WIFSIGNALED(st) ? AR_SIGNAL : AR_EXITED;
+	count_restart(why);
+	ev_timer_stop(loop, &s->proof);
 	if (s->recycling) {
 		log_info("fastcgi", "app=%s pid=%d slot=%d state=recycled served=%llu", pool.name,
 		    (int)pid, s->idx, (unsigned long long)s->served);
@@ -147,17 +226,16 @@ on_child(struct ev_loop *loop, ev_child *w, int revents)
 		else
 			log_warn("fastcgi", "app=%s pid=%d slot=%d state=exited status=%d", pool.name,
 			    (int)pid, s->idx, WEXITSTATUS(st));
-		if (lived < QUICK_DEATH_MS)
-			s->backoff_ms = s->backoff_ms ? s->backoff_ms * 2 : BACKOFF_FIRST_MS;
+		if (lived < QUICK_DEATH_MS && !s->stopping && s->served == 0)
+			start_failed(s, -1);
 		else
 			s->backoff_ms = 0;
-		if (s->backoff_ms > BACKOFF_MAX_MS)
-			s->backoff_ms = BACKOFF_MAX_MS;
 	}
 	s->pid = 0;
 	s->stopping = s->recycling = false;
 	if (s->busy || s->conn)
 		pool.hooks.lost(s);
+	update_down();
 	if (pool.stopped)
 		return;
 	ev_timer_set(&s->respawn, (double)s->backoff_ms / 1000.0, 0);
@@ -168,6 +246,14 @@ static void
 spawn(struct fcgi_slot *s)
 {
 	int errp[2];
+	if (pool.exe[0] == '\0' && find_executable(pool.argv[0], pool.exe, sizeof pool.exe) < 0) {
+		int err = errno;
+		pool.exe[0] = '\0';
+		log_error("fastcgi", "app=%s error=\"%s: %s\"", pool.name, pool.argv[0], strerror(err));
+		count_restart(AR_SPAWN_FAILED);
+		start_failed(s, err);
+		goto again;
+	}
 	if (pipe2(errp, O_CLOEXEC) < 0) {
 		log_error("fastcgi", "app=%s error=\"pipe: %s\"", pool.name, strerror(errno));
 		goto retry;
@@ -192,7 +278,9 @@ spawn(struct fcgi_slot *s)
 	if (pid < 0) {
 		log_error("fastcgi", "app=%s error=\"spawn: %s\"", pool.name, strerror(err));
 		close(errp[0]);
-		goto retry;
+		count_restart(AR_SPAWN_FAILED);
+		start_failed(s, err);
+		goto again;
 	}
 	close_err(s);
 	s->pid = pid;
@@ -207,10 +295,14 @@ spawn(struct fcgi_slot *s)
 	ev_child_start(pool.loop, &s->child);
 	errlog_init(&s->err_log, "fastcgi", "app", pool.name, (int)pid, 0);
 	log_info("fastcgi", "app=%s pid=%d slot=%d state=started", pool.name, (int)pid, s->idx);
+	ev_timer_set(&s->proof, (double)QUICK_DEATH_MS / 1000.0, 0);
+	ev_timer_start(pool.loop, &s->proof);
 	pool.hooks.ready();
 	return;
 retry:
 	s->backoff_ms = BACKOFF_MAX_MS;
+again:
+	update_down();
 	ev_timer_set(&s->respawn, (double)s->backoff_ms / 1000.0, 0);
 	ev_timer_start(pool.loop, &s->respawn);
 }
@@ -265,10 +357,6 @@ build_command(const struct config *cfg)
 	pool.argv[argc] = NULL;
 	if (argc == 0)
 		return -1;
-	if (spawn_find(pool.argv[0], pool.exe, sizeof pool.exe) < 0) {
-		log_error("fastcgi", "app=%s error=\"%s: %s\"", pool.name, pool.argv[0], strerror(errno));
-		return -1;
-	}
 	/* The app's environment: pass_env names, then configured NAME=value. */
 	if (cfg->pass_env) {
 		char *names = strdup(cfg->pass_env);
@@ -324,7 +412,8 @@ fcgi_pool_init(const struct config *cfg, struct ev_loop *loop, const struct fcgi
 		ev_init(&s->child, on_child);
 		ev_init(&s->respawn, on_respawn);
 		ev_init(&s->term, on_term_grace);
-		s->err_io.data = s->child.data = s->respawn.data = s->term.data = s;
+		ev_init(&s->proof, on_proof);
+		s->err_io.data = s->child.data = s->respawn.data = s->term.data = s->proof.data = s;
 	}
 	if (cfg->command && *cfg->command) {
 		pool.spawned = true;
@@ -370,6 +459,7 @@ fcgi_pool_shutdown(void)
 		struct fcgi_slot *s = &pool.slots[i];
 		ev_timer_stop(pool.loop, &s->respawn);
 		ev_timer_stop(pool.loop, &s->term);
+		ev_timer_stop(pool.loop, &s->proof);
 		ev_child_stop(pool.loop, &s->child);
 		/* An app waiting on a kept connection only looks at SIGTERM once
 		 * it is back in accept: close the connection first. */
@@ -448,8 +538,14 @@ fcgi_pool_release(struct fcgi_slot *s, bool served)
 	s->busy = false;
 	if (!pool.spawned)
 		return true;
-	if (served)
+	if (served) {
 		s->served++;
+		s->early_deaths = 0;
+		if (s->start_err) {
+			s->start_err = 0;
+			update_down();
+		}
+	}
 	if (s->stopping || s->pid <= 0)
 		return false;
 	int64_t max = pool.cfg->max_app_requests;
@@ -544,4 +640,19 @@ bool
 fcgi_pool_spawned(void)
 {
 	return pool.spawned;
+}
+
+const char *
+fcgi_pool_down(void)
+{
+	if (!pool.active || pool.down == 0)
+		return NULL;
+	return pool.down > 0 ? strerror(pool.down) : "every app process exits at start";
+}
+
+void
+fcgi_pool_report(_Atomic int *health, struct worker_counters *counters)
+{
+	report.health = health;
+	report.counters = counters;
 }

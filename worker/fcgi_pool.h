@@ -5,8 +5,8 @@
  * spawn-fcgi does), or up to `processes` connections to an external server.
  *
  * Owns spawning, reaping (ev_child), replacing with backoff, recycling after
- * max_app_requests, stopping at worker exit, and opening a socket to a
- * slot. It must not speak the FastCGI protocol or touch requests: the
+ * max_app_requests, stopping at worker exit, counting restarts, knowing when
+ * no app process can start ("down"), and opening a socket to a slot. It must not speak the FastCGI protocol or touch requests: the
  * adapter (fastcgi.c) owns connections, requests and the wait queue.
  */
 #ifndef DROVER_FCGI_POOL_H
@@ -41,6 +41,9 @@ struct fcgi_slot {
 	ev_timer respawn, term;
 	int64_t started_ms;
 	int64_t backoff_ms;
+	int start_err;             /* cannot start: errno, or -1 keeps dying at start */
+	int early_deaths;          /* in a row, each before QUICK_DEATH_MS */
+	ev_timer proof;            /* alive QUICK_DEATH_MS after start: it started */
 	struct errlog err_log;      /* the app process's own stderr */
 };
 
@@ -53,6 +56,7 @@ struct fcgi_slot {
 struct fcgi_pool_hooks {
 	void (*ready)(void);
 	void (*lost)(struct fcgi_slot *s);
+	void (*down)(void);        /* no app process can run now: refuse what waits */
 };
 
 int fcgi_pool_init(const struct config *cfg, struct ev_loop *loop,
@@ -87,5 +91,10 @@ const char *fcgi_pool_name(void);
 /* Number of slots (= processes). */
 int fcgi_pool_size(void);
 bool fcgi_pool_spawned(void);
+/* Why no app process can run (every start failed), or NULL while one can. */
+const char *fcgi_pool_down(void);
+struct worker_counters;
+/* Where to report: the slot's app_down word and restart counters (before init). */
+void fcgi_pool_report(_Atomic int *health, struct worker_counters *counters);
 
 #endif

@@ -12,7 +12,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <limits.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
@@ -20,7 +19,6 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
-#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -135,39 +133,4 @@ spawn_app(const struct spawn_spec *s)
 		return -1;
 	}
 	return pid;
-}
-
-int
-spawn_find(const char *name, char *out, size_t cap)
-{
-	if (name == NULL || *name == '\0') {
-		errno = ENOENT;
-		return -1;
-	}
-	if (strchr(name, '/')) {
-		if ((size_t)snprintf(out, cap, "%s", name) >= cap) {
-			errno = ENAMETOOLONG;
-			return -1;
-		}
-		return access(out, X_OK);
-	}
-	const char *path = getenv("PATH");
-	if (path == NULL || *path == '\0')
-		path = "/usr/local/bin:/usr/bin:/bin";
-	int err = ENOENT;
-	for (const char *p = path; *p; ) {
-		size_t len = strcspn(p, ":");
-		int n = snprintf(out, cap, "%.*s%s%s", (int)len, p, len ? "/" : "./", name);
-		struct stat st;
-		if (n > 0 && (size_t)n < cap && stat(out, &st) == 0 && S_ISREG(st.st_mode)) {
-			if (access(out, X_OK) == 0)
-				return 0;
-			err = EACCES;
-		}
-		p += len;
-		if (*p == ':')
-			p++;
-	}
-	errno = err;
-	return -1;
 }

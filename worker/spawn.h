@@ -38,10 +38,5 @@ void spawn_set_privs(const struct privs *p);
  * program could not be run, or the setup's.
  */
 pid_t spawn_app(const struct spawn_spec *s);
-/*
- * Finds an executable: a name with a slash is taken as is, any other is
- * looked up in PATH. Returns 0 with the path in out, or -1 with errno.
- */
-int spawn_find(const char *name, char *out, size_t cap);
 
 #endif

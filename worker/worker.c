@@ -24,6 +24,7 @@
 #include "worker/cgi.h"
 #include "worker/conn.h"
 #include "worker/fastcgi.h"
+#include "worker/fcgi_pool.h"
 #include "worker/static.h"
 #include "worker/session.h"
 #include "worker/spawn.h"
@@ -260,6 +261,7 @@ worker_main(const struct worker_ctx *ctx)
 		_exit(3);
 	}
 
+	fcgi_pool_report(&w.slot->app_down, &w.slot->c);
 	if (session_worker_init(ctx->cfg, ctx->shm, w.slot, w.loop) < 0 ||
 	    app_pool_init(apps_fastcgi(ctx->cfg), w.loop) < 0) {
 		log_error("worker", "state=failed id=%d reason=init", ctx->id);
