@@ -495,8 +495,13 @@ class MountsReload(unittest.TestCase):
         def after_hup(path, want):
             gen = d.status()["generation"]
             d.signal(signal.SIGHUP)
-            wait_until(lambda: d.status()["generation"] > gen and
-                       request(d.port, path=path)[2] == want, 15)
+
+            def rolled():
+                # Every worker of the new generation, none of the old left.
+                ws = d.status()["workers"]
+                return ws and all(w["generation"] > gen and w["state"] == "ready" for w in ws)
+            wait_until(rolled, 15)
+            self.assertEqual(request(d.port, path=path)[2], want)
         conf("[app one]\nmount = /one\ntype = static\nroot = %s/b\n"
              "[app two]\nmount = /two\ntype = static\nroot = %s/a\n" % (top, top))
         after_hup("/two/f.txt", b"a\n")
@@ -506,5 +511,5 @@ class MountsReload(unittest.TestCase):
         # A bad section: refused, the running apps stay.
         conf("[app two]\nmount = two\ntype = static\nroot = %s/a\n" % top)
         d.signal(signal.SIGHUP)
-        wait_until(lambda: "mount" in d.read_log() and "two" in d.read_log(), 10)
+        wait_until(lambda: "[app two] mount: expected /" in d.read_log(), 10)
         self.assertEqual(request(d.port, path="/two/f.txt")[2], b"a\n")
