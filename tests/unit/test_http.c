@@ -702,7 +702,7 @@ END_TEST
 static int
 framing_check(int minor, const char *const *hdr, size_t nhdr)
 {
-	static struct config	 cfg;
+	struct config		 cfg;
 	struct request		 req;
 
 	config_defaults(&cfg);
@@ -725,7 +725,10 @@ framing_check(int minor, const char *const *hdr, size_t nhdr)
 			req.chunked = true;
 	}
 	req.nhdr = nhdr;
-	return validate(NULL, &req);
+	int status = validate(NULL, &req);
+	conn_env.cfg = NULL;
+	config_free(&cfg);
+	return status;
 }
 
 #define FRAMING(minor, ...) \
