@@ -13,7 +13,7 @@
 #              KEEP_SCRATCH=1 keeps the scratch directory for inspection.
 set -eu
 
-say() { echo "build.sh: $*"; }
+say() { echo "build.sh: $(date -u +%T) $*"; }
 die() { echo "build.sh: error: $*" >&2; exit 1; }
 
 srcdir=$(cd "$(dirname "$0")/.." && pwd)
@@ -89,15 +89,25 @@ status=0
 # 3. The RPM, from the tarball. --nodeps: on a Debian host the build
 # dependencies are Debian packages, which rpm does not know about.
 if want rpm; then
-	say "rpmbuild -bb"
+	say "rpmbuild -ba"
 	top="$scratch/rpm"
 	mkdir -p "$top/SOURCES" "$top/SPECS" "$top/BUILD" "$top/RPMS" "$top/SRPMS"
-	cp "$tarball" "$top/SOURCES/"
+	cp "$tarball" "$scratch/src/packaging/drover.sysusers" "$top/SOURCES/"
 	cp "$scratch/src/packaging/rpm/drover.spec" "$top/SPECS/"
-	if rpmbuild -bb --nodeps --define "_topdir $top" \
+	# --nocheck: the .deb build below runs the same unit suites.
+	if rpmbuild -ba --nocheck --nodeps --define "_topdir $top" \
 	    "$top/SPECS/drover.spec" >"$scratch/rpmbuild.log" 2>&1; then
-		find "$top/RPMS" -name 'drover-*.rpm' -exec cp {} "$outdir/" \;
+		find "$top/RPMS" "$top/SRPMS" -name 'drover-*.rpm' -exec cp {} "$outdir/" \;
 		say "rpm: $(cd "$outdir" && ls drover-*.rpm | tr '\n' ' ')"
+		if command -v rpmlint >/dev/null 2>&1; then
+			if rpmlint -c "$scratch/src/packaging/rpm/rpmlint.toml" \
+			    "$outdir"/drover-*.rpm; then
+				say "rpmlint: clean"
+			else
+				say "rpmlint reported problems"
+				status=1
+			fi
+		fi
 	else
 		tail -n 40 "$scratch/rpmbuild.log" >&2
 		say "rpmbuild failed (full log: $scratch/rpmbuild.log)"
@@ -121,7 +131,7 @@ if want deb; then
 		deb=$(ls "$outdir"/drover_"$version"*.deb | head -n 1)
 		say "deb: $deb"
 		say "lintian $(basename "$deb")"
-		if lintian --fail-on error --display-info "$deb"; then
+		if lintian --fail-on error,warning,info --display-info "$deb"; then
 			say "lintian: no errors"
 		else
 			say "lintian reported errors"
