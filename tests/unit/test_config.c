@@ -1312,6 +1312,137 @@ mentions(const char *text, const char *section, const char *key)
 	return false;
 }
 
+/* Whether (section, key) is a key of the table. */
+static bool
+is_key(const char *section, const char *key)
+{
+	const char *sec, *name;
+
+	for (size_t i = 0; (name = config_key_name(i, &sec)) != NULL; i++)
+		if (strcmp(sec, section) == 0 && strcmp(name, key) == 0)
+			return true;
+	return false;
+}
+
+/* One key a document names, and where. */
+struct doc_key {
+	char section[32], key[64];
+	int line;
+};
+
+/*
+ * The keys drover.ini(5) documents: each is a ".TP" paragraph whose tag
+ * line is ".B key" or ".BR key ..." under a .SH "[section]" heading.
+ */
+static size_t
+man_keys(const char *path, struct doc_key *out, size_t cap)
+{
+	char line[512], section[32] = "";
+	bool tag = false;
+	size_t n = 0;
+	int no = 0;
+	FILE *f = fopen(path, "re");
+
+	ck_assert_msg(f != NULL, "%s: %s", path, strerror(errno));
+	while (fgets(line, sizeof line, f) != NULL) {
+		no++;
+		if (strncmp(line, ".SH ", 4) == 0) {
+			char close = '\0';
+			/* Only "[name]": a named section such as "[app NAME]" has
+			 * keys of its own, checked where it is parsed. */
+			if (sscanf(line, ".SH \"[%31[a-z]%c", section, &close) != 2 || close != ']')
+				section[0] = '\0';
+			tag = false;
+			continue;
+		}
+		if (tag && section[0] != '\0' && n < cap &&
+		    sscanf(line, ".B%*[R] %63[a-z_]", out[n].key) == 1) {
+			snprintf(out[n].section, sizeof out[n].section, "%s", section);
+			out[n++].line = no;
+		} else if (tag && section[0] != '\0' && n < cap &&
+		    sscanf(line, ".B %63[a-z_]", out[n].key) == 1) {
+			snprintf(out[n].section, sizeof out[n].section, "%s", section);
+			out[n++].line = no;
+		}
+		tag = strncmp(line, ".TP", 3) == 0;
+	}
+	fclose(f);
+	return n;
+}
+
+/* The keys conf/drover.ini sets or shows commented out (";key = ..."). */
+static size_t
+ini_keys(const char *path, struct doc_key *out, size_t cap)
+{
+	char line[512], section[32] = "";
+	size_t n = 0;
+	int no = 0;
+	FILE *f = fopen(path, "re");
+
+	ck_assert_msg(f != NULL, "%s: %s", path, strerror(errno));
+	while (fgets(line, sizeof line, f) != NULL) {
+		const char *p = line;
+		char key[64], eq;
+		no++;
+		if (*p == ';' || *p == '#')
+			p++;
+		/* A section header, or one shown commented out as an example. */
+		if (*p == '[') {
+			char close = '\0';
+			if (sscanf(p, "[%31[a-z]%c", section, &close) != 2 || close != ']')
+				section[0] = '\0';
+			continue;
+		}
+		if (section[0] != '\0' && n < cap && sscanf(p, "%63[a-z_] %c", key, &eq) == 2 &&
+		    eq == '=' && strcmp(key, "include") != 0) {
+			snprintf(out[n].key, sizeof out[n].key, "%s", key);
+			snprintf(out[n].section, sizeof out[n].section, "%s", section);
+			out[n++].line = no;
+		}
+	}
+	fclose(f);
+	return n;
+}
+
+static bool
+documents(const struct doc_key *d, size_t n, const char *section, const char *key)
+{
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(d[i].section, section) == 0 && strcmp(d[i].key, key) == 0)
+			return true;
+	return false;
+}
+
+/* The key table, conf/drover.ini and drover.ini(5) name the same keys, each
+ * under the same section: a key added to one and not the others fails. */
+START_TEST(test_docs_match_keys)
+{
+	static struct doc_key man[256], ini[256];
+	char path[PATH_MAX];
+	const char *section, *key;
+	size_t nman, nini, i;
+
+	snprintf(path, sizeof path, "%s/packaging/man/drover.ini.5", srcdir());
+	nman = man_keys(path, man, 256);
+	snprintf(path, sizeof path, "%s/conf/drover.ini", srcdir());
+	nini = ini_keys(path, ini, 256);
+	for (i = 0; (key = config_key_name(i, &section)) != NULL; i++) {
+		ck_assert_msg(documents(man, nman, section, key),
+		    "drover.ini(5) does not document [%s] %s", section, key);
+		ck_assert_msg(documents(ini, nini, section, key),
+		    "conf/drover.ini does not show [%s] %s", section, key);
+	}
+	for (i = 0; i < nman; i++)
+		ck_assert_msg(is_key(man[i].section, man[i].key),
+		    "drover.ini.5:%d documents [%s] %s, which drover does not know",
+		    man[i].line, man[i].section, man[i].key);
+	for (i = 0; i < nini; i++)
+		ck_assert_msg(is_key(ini[i].section, ini[i].key),
+		    "conf/drover.ini:%d shows [%s] %s, which drover does not know",
+		    ini[i].line, ini[i].section, ini[i].key);
+}
+END_TEST
+
 START_TEST(test_example_ini)
 {
 	struct config c;
@@ -1420,6 +1551,7 @@ config_suite(void)
 	tcase_add_test(tc, test_file_long_line);
 	tcase_add_test(tc, test_file_unreadable);
 	tcase_add_test(tc, test_example_ini);
+	tcase_add_test(tc, test_docs_match_keys);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("layers");
