@@ -152,6 +152,9 @@ static const struct key keys[] = {
 	{ "app", "mime_types", K_STR, O(mime_types), 0, 0, NULL, 0 },
 	{ "app", "expires", K_DUR, O(expires_ms), 0, DUR_MAX, NULL, 0 },
 	{ "app", "follow_symlinks", K_ENUM, O(follow_symlinks), 0, 0, follow_names, 0 },
+	{ "app", "pass_authorization", K_BOOL, O(pass_authorization), 0, 0, NULL, 0 },
+	{ "app", "auth_basic", K_STR, O(auth_basic), 0, 0, NULL, 0 },
+	{ "app", "auth_realm", K_STR, O(auth_realm), 0, 0, NULL, F_NONEMPTY },
 
 	{ "session", "enabled", K_BOOL, O(session_enabled), 0, 0, NULL, 0 },
 	{ "session", "cookie_name", K_STR, O(cookie_name), 0, 0, NULL, F_NONEMPTY },
@@ -495,6 +498,7 @@ config_defaults(struct config *c)
 	c->env.layer = LAYER_DEFAULT;
 	c->pass_env = xstrdup("PATH LANG");
 	c->extensions = xstrdup(".php");
+	c->auth_realm = xstrdup("drover");
 
 	c->session_enabled = true;
 	c->cookie_name = xstrdup("drover_sid");
@@ -1300,6 +1304,14 @@ config_validate(const struct config *c, char *err, size_t errlen)
 
 	if (nonempty(c->static_root) && check_dir(c, "static_root", c->static_root, err, errlen) != 0)
 		return -1;
+	if (nonempty(c->auth_basic) && access(c->auth_basic, R_OK) != 0) {
+		verr(c, err, errlen, "[app] auth_basic: %s: %s", c->auth_basic, strerror(errno));
+		return -1;
+	}
+	if (nonempty(c->auth_realm) && strpbrk(c->auth_realm, "\"\\") != NULL) {
+		verr(c, err, errlen, "[app] auth_realm: no quotes or backslashes, got '%s'", c->auth_realm);
+		return -1;
+	}
 	if (nonempty(c->mime_types) && access(c->mime_types, R_OK) != 0) {
 		verr(c, err, errlen, "[app] mime_types: %s: %s", c->mime_types, strerror(errno));
 		return -1;

@@ -77,6 +77,9 @@ struct config {
 	char *mime_types;         /* extra mime.types file, read after /etc/mime.types */
 	int64_t expires_ms;       /* static files: Cache-Control max-age; 0: none */
 	enum follow_symlinks follow_symlinks;
+	bool pass_authorization;  /* Authorization reaches the app as HTTP_AUTHORIZATION */
+	char *auth_basic;         /* htpasswd file: drover checks Basic credentials */
+	char *auth_realm;
 
 	/* [session] */
 	bool session_enabled;

@@ -157,7 +157,11 @@ appvars_build(struct request *req, const struct script_target *t, struct varlist
 	if (req->client.https)
 		rc |= add(v, "HTTPS", "on");
 	const struct header *auth = req_header(req, "Authorization");
-	if (auth) {
+	if (req->remote_user[0]) {
+		/* Checked by drover ([app] auth_basic). */
+		rc |= add(v, "REMOTE_USER", req->remote_user);
+		rc |= add(v, "AUTH_TYPE", "Basic");
+	} else if (auth) {
 		/* The scheme only; credentials stay with the server (RFC 3875 §4.1.1). */
 		const char *sp = memchr(auth->value, ' ', auth->vlen);
 		size_t n = sp ? (size_t)(sp - auth->value) : auth->vlen;
@@ -178,7 +182,7 @@ appvars_build(struct request *req, const struct script_target *t, struct varlist
 		if (str_case_eq(h->name, h->nlen, "Content-Type") ||
 		    str_case_eq(h->name, h->nlen, "Content-Length") ||
 		    str_case_eq(h->name, h->nlen, "Proxy") ||   /* httpoxy: never HTTP_PROXY */
-		    str_case_eq(h->name, h->nlen, "Authorization") ||
+		    (str_case_eq(h->name, h->nlen, "Authorization") && !cfg->pass_authorization) ||
 		    str_case_eq(h->name, h->nlen, "Transfer-Encoding"))
 			continue;
 		if (http_var_name(h, name, sizeof name) < 0)

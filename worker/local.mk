@@ -8,5 +8,5 @@ libdrover_a_SOURCES += worker/fcgi_record.c worker/fcgi_record.h \
 	worker/spawn.c worker/spawn.h worker/accesslog.c worker/accesslog.h
 libdrover_a_SOURCES += worker/fcgi_pool.c worker/fcgi_pool.h
 libdrover_a_SOURCES += worker/site.c worker/site.h worker/static.c worker/static.h \
-	worker/mime.c worker/mime.h
+	worker/mime.c worker/mime.h worker/auth.c worker/auth.h
 libdrover_a_SOURCES += worker/reqbody.c worker/reqbody.h

@@ -83,6 +83,7 @@ struct request {
 
 	const struct app_ops *app;
 	const struct config *cfg;    /* the request's app ([app] or [app NAME]); NULL before routing */
+	char remote_user[128];       /* set once [app] auth_basic accepted the credentials */
 	void *app_state;
 	struct apphdr ah;
 	int redirects;

@@ -6,6 +6,7 @@
 
 #include "conf/apps.h"
 #include "conf/config.h"
+#include "worker/auth.h"
 #include "worker/cgi.h"
 #include "worker/fastcgi.h"
 #include "worker/conn.h"
@@ -13,6 +14,20 @@
 #include "worker/route.h"
 #include "worker/site.h"
 #include "worker/static.h"
+
+/* A short text answer with extra header lines. */
+static void
+answer(struct request *req, int status, const char *extra, size_t elen)
+{
+	char body[64];
+	int blen = snprintf(body, sizeof body, "%d %s\n", status, status_reason(status));
+	req->resp_length = blen;
+	if (resp_start(req, status, extra, elen) < 0 || resp_body(req, body, (size_t)blen) < 0) {
+		conn_abort(req->conn);
+		return;
+	}
+	resp_end(req);
+}
 
 /* 301 to the same target with a slash after its path, query kept. */
 static void
@@ -30,7 +45,7 @@ redirect_slash(struct request *req)
 	}
 	const char *q = memchr(t, '?', (size_t)(end - t));
 	size_t plen = (size_t)((q ? q : end) - t);
-	char extra[4400], body[64];
+	char extra[4400];
 	int n = snprintf(extra, sizeof extra, "Location: %.*s/%.*s\r\n"
 	    "Content-Type: text/plain; charset=utf-8\r\n", (int)plen, t,
 	    q ? (int)(end - q) : 0, q ? q : "");
@@ -38,13 +53,25 @@ redirect_slash(struct request *req)
 		resp_simple(req, 414, NULL);
 		return;
 	}
-	int blen = snprintf(body, sizeof body, "301 %s\n", status_reason(301));
-	req->resp_length = blen;
-	if (resp_start(req, 301, extra, (size_t)n) < 0 || resp_body(req, body, (size_t)blen) < 0) {
-		conn_abort(req->conn);
-		return;
-	}
-	resp_end(req);
+	answer(req, 301, extra, (size_t)n);
+}
+
+/* auth_basic: wrong or missing credentials never reach the app. */
+static bool
+authorized(struct request *req, const struct config *cfg)
+{
+	if (cfg->auth_basic == NULL)
+		return true;
+	const struct header *h = req_header(req, "Authorization");
+	if (auth_check(cfg->auth_basic, h ? h->value : NULL, h ? h->vlen : 0, req->remote_user,
+	    sizeof req->remote_user) == 0)
+		return true;
+	req->remote_user[0] = '\0';
+	char extra[512];
+	int n = snprintf(extra, sizeof extra, "WWW-Authenticate: Basic realm=\"%s\", charset=\"UTF-8\"\r\n"
+	    "Content-Type: text/plain; charset=utf-8\r\n", cfg->auth_realm ? cfg->auth_realm : "drover");
+	answer(req, 401, extra, n > 0 && n < (int)sizeof extra ? (size_t)n : 0);
+	return false;
 }
 
 static enum site_next
@@ -115,6 +142,8 @@ site_dispatch(struct request *req)
 			return SITE_ANSWERED;
 		}
 	}
+	if (!authorized(req, cfg))
+		return SITE_ANSWERED;
 	enum site_next to_app = cfg == server || cfg->sessions ? SITE_APP : SITE_APP_NO_SESSION;
 	return files(req, cfg, to_app);
 }

@@ -6,11 +6,13 @@ skip without it.
 
 Run: tests/integration/run.sh BUILDDIR test_sites.py
 """
+import base64
 import email.utils
 import gzip
 import http.client
 import os
 import shutil
+import subprocess
 import sys
 import tempfile
 import unittest
@@ -378,6 +380,97 @@ class StaticRootBeforeApp(SiteBase):
         st, _, body = self.get("/")
         self.assertEqual((st, body), (200, RAN))
         self.assertEqual(self.get("/conf.ini")[0], 404)
+
+
+def hashed(password, scheme):
+    """An htpasswd hash: SHA-crypt through openssl, bcrypt through Python's crypt."""
+    if scheme in ("5", "6"):
+        return subprocess.run(["openssl", "passwd", "-" + scheme, password], check=True,
+                              capture_output=True, text=True).stdout.strip()
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        import crypt
+    return crypt.crypt(password, crypt.mksalt(crypt.METHOD_BLOWFISH)).replace("$2b$", "$2y$", 1)
+
+
+def basic(user, password):
+    return {"Authorization": "Basic " + base64.b64encode(("%s:%s" % (user, password)).encode()).decode()}
+
+
+AUTH_INI = """
+[server]
+workers = 1
+[app]
+script = {top}/cgi/vars.cgi
+auth_basic = {top}/htpasswd
+auth_realm = Git push
+
+[app open]
+mount = /open
+script = {top}/cgi/vars.cgi
+pass_authorization = true
+"""
+
+
+class AuthBasic(SiteBase):
+    """auth_basic: 401 from drover itself; REMOTE_USER and AUTH_TYPE for the
+    app; Authorization reaches an app only with pass_authorization."""
+    ini = AUTH_INI
+
+    @classmethod
+    def make_root(cls, root):
+        with open(os.path.join(os.path.dirname(__file__), "cgi-bin", "vars.cgi"), "rb") as f:
+            write(os.path.join(cls.top, "cgi", "vars.cgi"), f.read(), 0o755)
+        lines = ["alice:" + hashed("s3cret", "6"), "carol:" + hashed("pw5", "5"),
+                 "dave:plaintext", "# comment"]
+        try:
+            lines.append("bob:" + hashed("hunter2", "2y"))
+        except ImportError:
+            pass
+        write(os.path.join(cls.top, "htpasswd"), ("\n".join(lines) + "\n").encode())
+
+    def test_refused_never_reach_the_app(self):
+        for hdrs in ({}, basic("alice", "wrong"), basic("nobody", "s3cret"), basic("dave", "plaintext"),
+                     {"Authorization": "Basic !!!"}, {"Authorization": "Bearer x"},
+                     {"Authorization": "Basic " + base64.b64encode(b"alice").decode()}):
+            st, hdr, body = self.get("/x", headers=hdrs)
+            self.assertEqual(st, 401, hdrs)
+            self.assertEqual(hdr["www-authenticate"], 'Basic realm="Git push", charset="UTF-8"')
+            self.assertNotIn(b"GATEWAY_INTERFACE", body)
+
+    def test_accepted_users(self):
+        users = [("alice", "s3cret"), ("carol", "pw5")]
+        with open(os.path.join(self.top, "htpasswd")) as f:
+            if "bob:" in f.read():
+                users.append(("bob", "hunter2"))
+        for user, password in users:
+            for _ in range(2):          # the second from the accepted-value cache
+                st, _, body = self.get("/x", headers=basic(user, password))
+                self.assertEqual(st, 200, user)
+                env = env_of(body)
+                self.assertEqual((env["REMOTE_USER"], env["AUTH_TYPE"]), (user, "Basic"))
+                self.assertNotIn("HTTP_AUTHORIZATION", env)
+
+    def test_pass_authorization(self):
+        st, _, body = self.get("/open/x", headers={"Authorization": "Bearer tok"})
+        env = env_of(body)
+        self.assertEqual((st, env["HTTP_AUTHORIZATION"]), (200, "Bearer tok"))
+        self.assertNotIn("REMOTE_USER", env)
+
+    def test_file_change_is_read(self):
+        path = os.path.join(self.top, "htpasswd")
+        with open(path) as f:
+            old = f.read()
+        try:
+            with open(path, "a") as f:
+                f.write("eve:%s\n" % hashed("new", "6"))
+            st, _, _ = self.get("/x", headers=basic("eve", "new"))
+            self.assertEqual(st, 200)
+        finally:
+            with open(path, "w") as f:
+                f.write(old)
+        self.assertEqual(self.get("/x", headers=basic("eve", "new"))[0], 401)
 
 
 if __name__ == "__main__":
