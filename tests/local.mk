@@ -52,7 +52,7 @@ tests_unit_test_apps_LDADD = $(UNIT_LDADD)
 # packager can run the integration, chaos and fuzz suites from it.
 EXTRA_DIST += tests/README.md tests/run-all.sh tests/valgrind.sh \
 	tests/static-analysis.sh tests/cppcheck.supp tests/clang-tidy.supp \
-	tests/integration tests/chaos tests/fuzz
+	tests/integration tests/chaos tests/fuzz tests/mutate.sh tests/mutations
 check_PROGRAMS += tests/unit/test_reqbody
 TESTS += tests/unit/test_reqbody
 tests_unit_test_reqbody_SOURCES = tests/unit/test_reqbody.c
