@@ -1,0 +1,154 @@
+"""The example sites of examples/sites/ against the real apps from Debian
+packages: git-http-backend (clone and push through auth_basic), cgit with
+its assets, DokuWiki with its deny list, and cgit at /git next to DokuWiki
+at /wiki in one drover. Each test skips when its package is not installed.
+The shipped ini is used as it is, with only its paths into /srv and /etc
+pointed at a temporary directory.
+"""
+import base64
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import unittest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import harness  # noqa: E402
+from harness import Drover, request  # noqa: E402
+
+EXAMPLES = os.path.join(harness.SRCDIR, "examples", "sites")
+GIT_BACKEND = "/usr/lib/git-core/git-http-backend"
+CGIT = "/usr/lib/cgit/cgit.cgi"
+DOKUWIKI = "/usr/share/dokuwiki/doku.php"
+PHP_CGI = "/usr/bin/php-cgi"
+
+
+def have(*paths):
+    return all(os.path.exists(p) for p in paths)
+
+
+class ExampleBase(unittest.TestCase):
+    example = None
+    replace = {}
+
+    def setUp(self):
+        self.top = tempfile.mkdtemp(prefix="drover-example-")
+        os.chmod(self.top, 0o755)
+        self.addCleanup(shutil.rmtree, self.top, True)
+
+    def start(self, extra=""):
+        with open(os.path.join(EXAMPLES, self.example)) as f:
+            text = f.read()
+        for old, new in self.replace.items():
+            text = text.replace(old, new.format(top=self.top))
+        ini = os.path.join(self.top, "site.ini")
+        with open(ini, "w") as f:
+            f.write("[server]\nworkers = 1\n" + text + extra)
+        check = subprocess.run([harness.DROVER, "-t", "-c", ini], capture_output=True, text=True)
+        self.assertEqual(check.returncode, 0, check.stderr)
+        d = Drover(config=ini, cgi=None, workers=1)
+        self.addCleanup(d.stop)
+        d.wait_ready(1)
+        return d
+
+
+@unittest.skipUnless(have(GIT_BACKEND) and shutil.which("git") and shutil.which("openssl"),
+                     "git not installed")
+class GitHttpBackend(ExampleBase):
+    example = "git-http-backend.ini"
+    replace = {"/srv/git": "{top}/repos", "/etc/drover/git.htpasswd": "{top}/htpasswd"}
+
+    def git(self, *args, cwd=None, ok=True):
+        env = dict(os.environ, GIT_TERMINAL_PROMPT="0", GIT_CONFIG_NOSYSTEM="1",
+                   HOME=self.top, GIT_AUTHOR_NAME="a", GIT_AUTHOR_EMAIL="a@example.org",
+                   GIT_COMMITTER_NAME="a", GIT_COMMITTER_EMAIL="a@example.org")
+        r = subprocess.run(["git"] + list(args), cwd=cwd, env=env, capture_output=True, text=True,
+                           timeout=60)
+        if ok:
+            self.assertEqual(r.returncode, 0, r.stderr)
+        return r
+
+    def test_clone_and_push_with_auth(self):
+        os.makedirs(os.path.join(self.top, "repos"))
+        self.git("init", "-q", "--bare", "--initial-branch=main", os.path.join(self.top, "repos", "r.git"))
+        pw = subprocess.run(["openssl", "passwd", "-6", "s3cret"], capture_output=True, text=True,
+                            check=True).stdout.strip()
+        with open(os.path.join(self.top, "htpasswd"), "w") as f:
+            f.write("alice:%s\n" % pw)
+        d = self.start()
+        url = "http://alice:s3cret@127.0.0.1:%d/git/r.git" % d.port
+        work = os.path.join(self.top, "work")
+        self.git("clone", "-q", url, work)
+        with open(os.path.join(work, "README"), "w") as f:
+            f.write("hello\n" * 1000)
+        self.git("add", "README", cwd=work)
+        self.git("commit", "-q", "-m", "first", cwd=work)
+        self.git("push", "-q", "origin", "HEAD:refs/heads/main", cwd=work)
+        log = self.git("--git-dir", os.path.join(self.top, "repos", "r.git"), "log", "--format=%s",
+                       "main").stdout
+        self.assertEqual(log.strip(), "first")
+        # A second clone sees the push; without credentials nothing is served.
+        self.git("clone", "-q", url, os.path.join(self.top, "again"))
+        with open(os.path.join(self.top, "again", "README")) as f:
+            self.assertEqual(f.read(), "hello\n" * 1000)
+        anon = "http://127.0.0.1:%d/git/r.git" % d.port
+        r = self.git("clone", "-q", anon, os.path.join(self.top, "anon"), ok=False)
+        self.assertNotEqual(r.returncode, 0)
+        st, _, _ = request(d.port, path="/git/r.git/info/refs?service=git-receive-pack")
+        self.assertEqual(st, 401)
+        bad = {"Authorization": "Basic " + base64.b64encode(b"alice:wrong").decode()}
+        st, _, _ = request(d.port, path="/git/r.git/info/refs?service=git-upload-pack", headers=bad)
+        self.assertEqual(st, 401)
+
+
+@unittest.skipUnless(have(CGIT), "cgit not installed")
+class Cgit(ExampleBase):
+    example = "cgit.ini"
+
+    def test_pages_and_assets(self):
+        d = self.start()
+        st, _, body = request(d.port, path="/")
+        self.assertEqual(st, 200, body[:300])
+        self.assertIn(b"cgit", body)
+        for path, ctype in (("/cgit-css/cgit.css", "text/css"), ("/cgit.css", "text/css"),
+                            ("/cgit-css/cgit.png", "image/png")):
+            st, hdr, _ = request(d.port, path=path)
+            self.assertEqual((st, hdr.get("content-type")), (200, ctype), path)
+
+
+@unittest.skipUnless(have(DOKUWIKI, PHP_CGI), "dokuwiki or php-cgi not installed")
+class DokuWiki(ExampleBase):
+    example = "dokuwiki.ini"
+
+    def test_wiki_and_denials(self):
+        d = self.start()
+        st, _, body = request(d.port, path="/")
+        self.assertEqual(st, 200, body[:300])
+        self.assertIn(b"DokuWiki", body)
+        for path in ("/data/pages/wiki/dokuwiki.txt", "/conf/local.php", "/conf/users.auth.php",
+                     "/inc/init.php", "/bin/indexer.php", "/.htaccess", "//data/pages/"):
+            st, _, body = request(d.port, path=path)
+            self.assertEqual(st, 404, path)
+        st, hdr, _ = request(d.port, path="/lib/tpl/dokuwiki/images/logo.png")
+        self.assertEqual((st, hdr.get("content-type")), (200, "image/png"))
+
+
+@unittest.skipUnless(have(CGIT, DOKUWIKI, PHP_CGI), "cgit, dokuwiki or php-cgi not installed")
+class GitAndWiki(ExampleBase):
+    example = "git-and-wiki.ini"
+
+    def test_both_apps(self):
+        d = self.start()
+        st, _, body = request(d.port, path="/git/")
+        self.assertEqual(st, 200, body[:300])
+        self.assertIn(b"cgit", body)
+        st, _, body = request(d.port, path="/wiki/")
+        self.assertEqual(st, 200, body[:300])
+        self.assertIn(b"DokuWiki", body)
+        self.assertEqual(request(d.port, path="/wiki/data/pages/")[0], 404)
+        self.assertEqual(request(d.port, path="/cgit-css/cgit.css")[0], 200)
+
+
+if __name__ == "__main__":
+    unittest.main()
