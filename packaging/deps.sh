@@ -59,7 +59,8 @@ deb_install() {
 	base="build-essential autoconf automake libtool pkg-config libev-dev
 	    libhiredis-dev libinih-dev liblz4-dev check libhttp-parser-dev
 	    libssl-dev libsystemd-dev libfcgi-dev redis-server php-cgi python3
-	    clang valgrind cppcheck clang-tidy bear util-linux media-types chromium"
+	    clang valgrind cppcheck clang-tidy bear util-linux media-types chromium
+	    libcrypt-dev git cgit dokuwiki mediawiki php-sqlite3 adminer"
 	# Fuzzing runtime: wanted, not required (absent from some releases).
 	optional="libclang-rt-14-dev"
 	tools="debhelper devscripts lintian dpkg-dev rpm rpmlint fakeroot man-db
