@@ -138,6 +138,7 @@ static const struct key keys[] = {
 	{ "app", "command", K_STR, O(command), 0, 0, NULL, 0 },
 	{ "app", "address", K_ADDR, O(address), 0, 0, NULL, 0 },
 	{ "app", "processes", K_INT, O(processes), 1, 64, NULL, 0 },
+	{ "app", "max_queue", K_INT, O(max_queue), 0, 1000000, NULL, 0 },
 	{ "app", "max_app_requests", K_I64, O(max_app_requests), 0, COUNT_MAX, NULL, 0 },
 	{ "app", "request_timeout", K_DUR, O(request_timeout_ms), 1, DUR_MAX, NULL, 0 },
 	{ "app", "working_dir", K_STR, O(working_dir), 0, 0, NULL, 0 },
@@ -493,6 +494,7 @@ config_defaults(struct config *c)
 
 	c->app_type = APP_CGI;
 	c->processes = 1;
+	c->max_queue = 1024;
 	c->max_app_requests = 0;
 	c->request_timeout_ms = 60 * SEC;
 	c->env.layer = LAYER_DEFAULT;

@@ -64,6 +64,7 @@ struct config {
 	enum app_type app_type;
 	char *root, *script, *command, *address;
 	int processes;
+	int max_queue;            /* fastcgi: requests waiting for an app process, per worker */
 	int64_t max_app_requests;
 	int64_t request_timeout_ms;
 	char *working_dir;

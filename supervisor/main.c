@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <ev.h>
@@ -145,6 +146,34 @@ took_over(struct arbiter *a)
 		log_error("upgrade", "error=\"pidfile %s: %s\"", a->cfg->pidfile, strerror(errno));
 }
 
+/*
+ * The usual soft limit (1024) equals the default max_connections of one
+ * worker: raise it to the hard limit, which workers inherit, and say when
+ * max_connections still cannot fit.
+ */
+static void
+raise_nofile(const struct config *cfg)
+{
+	struct rlimit rl;
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
+		return;
+	rlim_t was = rl.rlim_cur;
+	if (rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		if (setrlimit(RLIMIT_NOFILE, &rl) < 0) {
+			log_warn("startup", "note=\"cannot raise the open-file limit\" error=\"%s\"", strerror(errno));
+			rl.rlim_cur = was;
+		}
+	}
+	if (rl.rlim_cur != RLIM_INFINITY && (uint64_t)cfg->max_connections + 64 > (uint64_t)rl.rlim_cur)
+		log_warn("startup", "note=\"max_connections is above the open-file limit; "
+		    "extra connections are refused\" max_connections=%d nofile=%llu",
+		    cfg->max_connections, (unsigned long long)rl.rlim_cur);
+	else
+		log_info("startup", "nofile=%llu was=%llu", (unsigned long long)rl.rlim_cur,
+		    (unsigned long long)was);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -194,6 +223,7 @@ main(int argc, char **argv)
 		fprintf(stderr, "drover: cannot open log: %s\n", strerror(errno));
 		return 1;
 	}
+	raise_nofile(cfg);
 
 	struct listener_set ls;
 	int actfds[MAX_ACTIVATED], nact = -1, lrc = -1;

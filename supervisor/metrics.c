@@ -137,6 +137,12 @@ metrics_render(struct arbiter *arb, struct buf *o)
 		buf_printf(o, "drover_requests_total{code_class=\"%s\"} %llu\n", cls[i],
 		    (unsigned long long)c.requests[i]);
 
+	head(o, "drover_requests_rejected_total", "counter",
+	    "Requests refused with 503 and Retry-After, by reason (queue_full: the app's wait queue; connections: max_connections).");
+	for (int i = 0; i < REJECT__N; i++)
+		buf_printf(o, "drover_requests_rejected_total{reason=\"%s\"} %llu\n", reject_names[i],
+		    (unsigned long long)c.rejected[i]);
+
 	head(o, "drover_request_duration_seconds", "histogram", "Time from request head to response end.");
 	uint64_t cum = 0;
 	for (int i = 0; i < HIST_BUCKETS; i++) {

@@ -17,6 +17,7 @@ struct oneshot_conn {
 	ev_io io;
 	ev_timer timer;
 	struct oneshot *o;
+	bool replying;               /* the request is in, the reply going out */
 	size_t len;
 	struct buf out;
 	char req[];
@@ -90,6 +91,7 @@ on_read(struct ev_loop *loop, ev_io *w, int revents)
 	if (!overflow && !o->complete(c->req, c->len))
 		return;
 	o->handle(o->arg, c->req, c->len, overflow, &c->out);
+	c->replying = true;
 	ev_io_stop(loop, &c->io);
 	ev_io_init(&c->io, on_write, c->io.fd, EV_WRITE);
 	c->io.data = c;
@@ -110,9 +112,22 @@ on_accept(struct ev_loop *loop, ev_io *w, int revents)
 		int fd = accept4(w->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 		if (fd < 0)
 			return;
-		if (o->nconns >= o->max_conns || (o->allow && !o->allow(fd))) {
+		if (o->allow && !o->allow(fd)) {
 			close(fd);
 			continue;
+		}
+		/* At the cap, the exchange that has waited longest for its request
+		 * makes room: idle sockets must not keep /healthz from answering. */
+		if (o->nconns >= o->max_conns) {
+			struct oneshot_conn *oldest = NULL, *it;
+			LIST_FOREACH(it, &live, entry)
+				if (it->o == o && !it->replying)
+					oldest = it;
+			if (oldest == NULL) {
+				close(fd);
+				continue;
+			}
+			conn_close(oldest);
 		}
 		struct oneshot_conn *c = calloc(1, sizeof *c + o->req_max + 1);
 		if (c == NULL) {

@@ -82,6 +82,8 @@ shm_destroy(struct shm_region *r)
 	r->fd = -1;
 }
 
+const char *const reject_names[REJECT__N] = { "queue_full", "connections" };
+
 static void
 counters_add(struct worker_counters *dst, const struct worker_counters *src)
 {

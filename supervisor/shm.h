@@ -49,6 +49,9 @@ extern const char *const sess_store_names[SS__N];
 /* Why a spawned FastCGI app process was replaced (drover_app_restarts_total). */
 enum app_restart { AR_EXITED = 0, AR_SIGNAL, AR_SPAWN_FAILED, AR_MAX_APP_REQUESTS, AR_KILLED, AR__N };
 extern const char *const app_restart_names[AR__N];
+/* Why a request was refused with 503 (drover_requests_rejected_total{reason}). */
+enum reject_reason { REJECT_QUEUE_FULL = 0, REJECT_CONNECTIONS, REJECT__N };
+extern const char *const reject_names[REJECT__N];
 
 struct worker_counters {
 	_Atomic uint64_t requests[6];          /* index: status / 100, 0 = other */
@@ -61,6 +64,7 @@ struct worker_counters {
 	_Atomic uint64_t session_deletes;
 	_Atomic uint64_t redis_errors;
 	_Atomic uint64_t app_restarts[AR__N];
+	_Atomic uint64_t rejected[REJECT__N];
 };
 
 struct worker_slot {

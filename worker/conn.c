@@ -73,6 +73,7 @@ struct conn {
 	int64_t linger_deadline_us;
 	uint64_t linger_bytes;
 	enum cstate state;
+	int64_t idle_since_us;       /* when it last became idle (CS_IDLE) */
 	struct buf in, out;
 	struct request *req;
 	http_parser parser;
@@ -1024,6 +1025,7 @@ conn_request_done(struct conn *c)
 		return;
 	}
 	c->state = CS_IDLE;
+	c->idle_since_us = mono_us();
 	arm_timer(c, conn_env.draining ? DRAIN_GRACE_MS : conn_env.cfg->keepalive_timeout_ms);
 	start_reading(c);
 	if (c->busy == 0 && buf_used(&c->in) > 0)
@@ -1088,10 +1090,27 @@ conn_new(int fd)
 	conn_env.nconns++;
 	atomic_fetch_add(conn_env.connections, 1);
 	c->state = CS_IDLE;
+	c->idle_since_us = mono_us();
 	/* The first request gets header_timeout from the accept, not keepalive_timeout. */
 	arm_timer(c, conn_env.cfg->header_timeout_ms);
 	start_reading(c);
 	return c;
+}
+
+bool
+conn_reclaim_idle(void)
+{
+	struct conn *oldest = NULL;
+	for (struct conn *c = conns; c; c = c->next)
+		if (c->state == CS_IDLE && !c->dead && buf_used(&c->in) == 0 && buf_used(&c->out) == 0 &&
+		    (oldest == NULL || c->idle_since_us < oldest->idle_since_us))
+			oldest = c;
+	if (oldest == NULL)
+		return false;
+	/* Between requests a close is allowed at any time (RFC 9112 §9.8);
+	 * a client that wants the connection again reconnects. */
+	conn_close(oldest);
+	return true;
 }
 
 void

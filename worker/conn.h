@@ -48,6 +48,12 @@ struct conn_env {
 extern struct conn_env conn_env;
 
 struct conn *conn_new(int fd);
+/*
+ * At max_connections: closes the connection idle the longest (between
+ * requests, or accepted and silent) to make room for a new one, as nginx's
+ * reusable connections. False when every connection is busy.
+ */
+bool conn_reclaim_idle(void);
 /* Drain: close idle connections now; busy ones close after their response. */
 void conn_drain_all(void);
 /* Fast stop: drop every connection and its app work at once. */

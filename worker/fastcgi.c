@@ -37,6 +37,7 @@
 #include "worker/conn.h"
 #include "worker/errlog.h"
 #include "worker/fastcgi.h"
+#include "worker/overload.h"
 #include "worker/fcgi_pool.h"
 #include "worker/fcgi_record.h"
 #include "worker/request.h"
@@ -45,7 +46,6 @@
 #define READ_SIZE 65536
 #define STDIN_BATCH (4 * FCGI_STREAM_CHUNK)
 #define OUT_LIMIT (4u << 20)
-#define QUEUE_MAX 1024
 
 struct fconn;
 
@@ -624,9 +624,8 @@ fcgi_start(struct request *req)
 		}
 		return 0;
 	}
-	if (fc_state.queued >= QUEUE_MAX) {
-		log_warn("fastcgi", "app=%s note=\"queue full\" queued=%zu", fcgi_pool_name(),
-		    fc_state.queued);
+	if (fc_state.queued >= (size_t)cfg->max_queue) {
+		overload_count(REJECT_QUEUE_FULL);
 		freq_finish(fr);
 		return 503;
 	}

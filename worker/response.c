@@ -13,6 +13,7 @@
 #include <time.h>
 
 #include "worker/conn.h"
+#include "worker/overload.h"
 #include "worker/request.h"
 
 const char *
@@ -184,7 +185,10 @@ resp_simple(struct request *req, int status, const char *msg)
 		req->keep_alive = req->keep_alive && status < 500 && status != 408 && status != 413 &&
 		    status != 400 && status != 414 && status != 431;
 	req->resp_length = n;
-	const char *ct = "Content-Type: text/plain; charset=utf-8\r\n";
+	/* Drover's own 503 means no room now: the client may try again soon. */
+	const char *ct = status == 503 ?
+	    "Content-Type: text/plain; charset=utf-8\r\nRetry-After: " RETRY_AFTER_TEXT "\r\n" :
+	    "Content-Type: text/plain; charset=utf-8\r\n";
 	if (resp_start(req, status, ct, strlen(ct)) < 0 || resp_body(req, body, (size_t)n) < 0) {
 		conn_abort(req->conn);
 		return;

@@ -18,6 +18,7 @@
 #include <ev.h>
 
 #include "common/log.h"
+#include "common/ratelog.h"
 #include "common/util.h"
 #include "worker/accesslog.h"
 #include "conf/apps.h"
@@ -25,6 +26,7 @@
 #include "worker/conn.h"
 #include "worker/fastcgi.h"
 #include "worker/fcgi_pool.h"
+#include "worker/overload.h"
 #include "worker/static.h"
 #include "worker/session.h"
 #include "worker/spawn.h"
@@ -42,6 +44,7 @@ static struct {
 	size_t naccepts;
 	bool accepting;
 	ev_timer heartbeat, accept_retry, drain_timer;
+	struct ratelog accept_errors;
 	ev_signal sig_term, sig_quit, sig_int, sig_usr1, sig_orphaned;
 } w;
 
@@ -122,20 +125,28 @@ on_accept(struct ev_loop *loop, ev_io *io, int revents)
 	 * anything left is offered again on the next loop turn.
 	 */
 	for (int burst = 0; burst < ACCEPT_BURST; burst++) {
-		if (conn_env.nconns >= (unsigned)w.ctx->cfg->max_connections) {
-			set_accepting(false);
-			return;
-		}
 		int fd = accept4(io->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 		if (fd < 0) {
 			if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
 				/* Out of descriptors: leave the connection queued for a
 				 * worker that has room and try again shortly. */
-				log_warn("worker", "note=\"accept: %s, pausing\"", strerror(errno));
+				uint64_t n;
+				if (ratelog_hit(&w.accept_errors, mono_ms(), &n))
+					log_warn("worker", "note=\"accept: %s, pausing 100ms\" failures=%llu",
+					    strerror(errno), (unsigned long long)n);
 				set_accepting(false);
+				ev_timer_stop(loop, &w.accept_retry);
+				ev_timer_set(&w.accept_retry, ACCEPT_RETRY_SECONDS, 0);
 				ev_timer_start(loop, &w.accept_retry);
 			}
 			return;
+		}
+		/* At the cap, the connection idle longest makes room (nginx's
+		 * reusable connections); with none idle, the newcomer gets a 503.
+		 * Only after accept: a wakeup another worker won costs nothing. */
+		if (conn_env.nconns >= (unsigned)w.ctx->cfg->max_connections && !conn_reclaim_idle()) {
+			overload_refuse_fd(fd);
+			continue;
 		}
 		if (conn_new(fd) == NULL) {
 			close(fd);
