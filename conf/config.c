@@ -156,6 +156,7 @@ static const struct key keys[] = {
 	{ "app", "pass_authorization", K_BOOL, O(pass_authorization), 0, 0, NULL, 0 },
 	{ "app", "auth_basic", K_STR, O(auth_basic), 0, 0, NULL, 0 },
 	{ "app", "auth_realm", K_STR, O(auth_realm), 0, 0, NULL, F_NONEMPTY },
+	{ "app", "x_sendfile", K_STR, O(x_sendfile), 0, 0, NULL, F_PREFIXES },
 
 	{ "session", "enabled", K_BOOL, O(session_enabled), 0, 0, NULL, 0 },
 	{ "session", "cookie_name", K_STR, O(cookie_name), 0, 0, NULL, F_NONEMPTY },

@@ -81,6 +81,7 @@ struct config {
 	bool pass_authorization;  /* Authorization reaches the app as HTTP_AUTHORIZATION */
 	char *auth_basic;         /* htpasswd file: drover checks Basic credentials */
 	char *auth_realm;
+	char *x_sendfile;         /* space-separated directories X-Sendfile may name */
 
 	/* [session] */
 	bool session_enabled;

@@ -20,6 +20,7 @@
 #include "conf/config.h"
 #include "worker/conn.h"
 #include "worker/request.h"
+#include "worker/site.h"
 #include "worker/session.h"
 
 #define MAX_REDIRECTS 5
@@ -32,6 +33,7 @@ apphdr_reset(struct apphdr *ah)
 	ah->status = 0;
 	ah->location = NULL;
 	ah->local_redirect = false;
+	ah->x_sendfile = false;
 }
 
 long
@@ -244,7 +246,8 @@ emit_head(struct request *req)
 		return status == 103 ? emit_interim(req) : 502;
 	struct buf extra;
 	buf_init(&extra, conn_config(req->conn)->max_header_bytes + 1024);
-	bool have_location = false, have_ctype = false;
+	bool have_location = false, have_ctype = false, have_xsf = false;
+	struct header xsf;
 	const struct header *loc = NULL;
 	pos = 0;
 	while (apphdr_next(ah, &pos, &h) == 0) {
@@ -262,6 +265,14 @@ emit_head(struct request *req)
 		}
 		if (hop_by_hop(&h))
 			continue;
+		if (str_case_eq(h.name, h.nlen, "X-Sendfile") ||
+		    str_case_eq(h.name, h.nlen, "X-Accel-Redirect")) {
+			/* A server path: never for the client; served by drover when
+			 * [app] x_sendfile allows its directory (site.c). */
+			xsf = h;
+			have_xsf = true;
+			continue;
+		}
 		if (str_case_eq(h.name, h.nlen, "Location")) {
 			have_location = true;
 			loch = h;
@@ -273,6 +284,12 @@ emit_head(struct request *req)
 			buf_free(&extra);
 			return 502;
 		}
+	}
+	if (have_xsf && conn_config(req->conn)->x_sendfile && (status == 0 || status == 200)) {
+		buf_free(&extra);
+		ah->local_redirect = ah->x_sendfile = true;
+		ah->location = strndup(xsf.value, xsf.vlen);
+		return ah->location ? 0 : 500;
 	}
 	if (have_location && status == 0 && loc->vlen > 0 && loc->value[0] == '/') {
 		/* RFC 3875 §6.2.2: a local redirect is served internally as a GET. */
@@ -297,6 +314,11 @@ local_redirect(struct request *req)
 	char *location = req->ah.location;
 	req->ah.location = NULL;
 	req->app->abort(req);
+	if (req->ah.x_sendfile) {
+		site_sendfile(req, location);
+		free(location);
+		return;
+	}
 	if (++req->redirects > MAX_REDIRECTS) {
 		free(location);
 		resp_simple(req, 500, "too many internal redirects");

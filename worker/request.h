@@ -53,6 +53,7 @@ struct apphdr {
 	int status;
 	char *location;          /* points into raw */
 	bool local_redirect;
+	bool x_sendfile;         /* location is a file named by X-Sendfile or X-Accel-Redirect */
 };
 
 struct request {

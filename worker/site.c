@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "common/log.h"
 #include "conf/apps.h"
 #include "conf/config.h"
 #include "worker/auth.h"
@@ -119,6 +120,41 @@ files(struct request *req, const struct config *cfg, enum site_next to_app)
 		return SITE_ANSWERED;
 	}
 	return to_app;
+}
+
+void
+site_sendfile(struct request *req, const char *path)
+{
+	const struct config *cfg = conn_config(req->conn);
+	/* The app's own head is replaced by the file's, whatever the method. */
+	req->resp_length = -1;
+	if (!req->is_head) {
+		req->method = "GET";
+		req->method_len = 3;
+	}
+	/* A path that is absolute and has no dot segment cannot climb out of the
+	 * directory it starts with. */
+	bool clean = path[0] == '/';
+	for (const char *s = path; clean && *s; ) {
+		s += strspn(s, "/");
+		clean = s[0] != '.';
+		s += strcspn(s, "/");
+	}
+	for (const char *d = cfg->x_sendfile; clean && d && *d; ) {
+		d += strspn(d, " \t");
+		size_t n = strcspn(d, " \t");
+		while (n > 1 && d[n - 1] == '/')
+			n--;
+		if (n > 0 && strncmp(path, d, n) == 0 && path[n] == '/') {
+			answer_file(req, path);
+			return;
+		}
+		d += strcspn(d, " \t");
+	}
+	char q[256];
+	log_warn("site", "x_sendfile=%s note=\"not under [app] x_sendfile\"",
+	    log_quote(q, sizeof q, path, strlen(path)));
+	resp_simple(req, 404, NULL);
 }
 
 enum site_next

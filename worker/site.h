@@ -23,4 +23,8 @@ enum site_next {
 /* Routes req: sets req->cfg and req->app and takes the mount off req->path. */
 enum site_next site_dispatch(struct request *req);
 
+/* The app answered with X-Sendfile or X-Accel-Redirect: path is sent as a
+ * static file if it lies under one of [app] x_sendfile, else 404. */
+void site_sendfile(struct request *req, const char *path);
+
 #endif

@@ -473,6 +473,64 @@ class AuthBasic(SiteBase):
         self.assertEqual(self.get("/x", headers=basic("eve", "new"))[0], 401)
 
 
+XSF_INI = """
+[server]
+workers = 1
+[app]
+root = {top}/cgi
+x_sendfile = {top}/files/ {top}/more
+[app plain]
+mount = /plain
+script = {top}/cgi/send.cgi
+"""
+
+SEND_CGI = b"""#!/bin/sh
+printf 'Content-Type: text/html\\r\\n%s: %s\\r\\n\\r\\n' "${HTTP_X_HEADER:-X-Sendfile}" "$QUERY_STRING"
+"""
+
+
+class XSendfile(SiteBase):
+    """X-Sendfile and X-Accel-Redirect: stripped, and the file under an
+    x_sendfile directory sent as a static response."""
+    ini = XSF_INI
+
+    @classmethod
+    def make_root(cls, root):
+        write(os.path.join(cls.top, "cgi", "send.cgi"), SEND_CGI, 0o755)
+        write(os.path.join(cls.top, "files", "report.pdf"), BIG)
+        write(os.path.join(cls.top, "more", "a.txt"), SMALL)
+        write(os.path.join(cls.top, "secret.txt"), b"secret\n")
+
+    def test_file_is_sent(self):
+        top = self.top
+        st, hdr, body = self.get("/send.cgi?" + top + "/files/report.pdf")
+        self.assertEqual((st, hdr["content-type"]), (200, "application/pdf"))
+        self.assertEqual(body, BIG)
+        self.assertNotIn("x-sendfile", hdr)
+        st, hdr, body = self.get("/send.cgi?" + top + "/more/a.txt",
+                                 headers={"X-Header": "X-Accel-Redirect"})
+        self.assertEqual((st, body), (200, SMALL))
+        self.assertNotIn("x-accel-redirect", hdr)
+        st, _, body = self.get("/send.cgi?" + top + "/files/report.pdf", headers={"Range": "bytes=0-9"})
+        self.assertEqual((st, body), (206, BIG[:10]))
+        st, _, body = self.get("/send.cgi?" + top + "/more/a.txt", method="POST", body=b"x=1")
+        self.assertEqual((st, body), (200, SMALL))
+
+    def test_only_under_the_directories(self):
+        top = self.top
+        for path in (top + "/secret.txt", top + "/files/../secret.txt", top + "/files",
+                     top + "/filesx/a", "files/report.pdf", top + "/files/missing"):
+            st, hdr, body = self.get("/send.cgi?" + path)
+            self.assertEqual(st, 404, path)
+            self.assertNotIn(b"secret", body)
+            self.assertNotIn("x-sendfile", hdr)
+
+    def test_never_leaks_without_x_sendfile(self):
+        st, hdr, body = self.get("/plain/x?" + self.top + "/files/report.pdf")
+        self.assertEqual((st, body), (200, b""))
+        self.assertNotIn("x-sendfile", hdr)
+
+
 if __name__ == "__main__":
     unittest.main()
 
