@@ -1101,6 +1101,8 @@ load_one(struct config *c, const char *path, int depth, int *lines, char *err,
 		saved = errno;
 	else if (S_ISDIR(st.st_mode))
 		saved = EISDIR;
+	else if (depth > 0 && !S_ISREG(st.st_mode))
+		saved = EINVAL;   /* a FIFO or device would hang or flood -t */
 	else
 		saved = 0;
 	if (saved != 0) {

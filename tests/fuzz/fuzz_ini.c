@@ -65,9 +65,11 @@ load(const uint8_t *data, size_t size)
 	rc = config_load_file(&c, path, err, sizeof err);
 	check_err(err, rc);
 	if (rc != 0) {
-		/* "FILE:LINE: message" */
+		/* "FILE:LINE: message", FILE being the input or, through
+		 * `include`, a file it names (always an absolute path) */
 		size_t plen = strlen(path);
-		CHECK(strncmp(err, path, plen) == 0 && err[plen] == ':');
+		CHECK((strncmp(err, path, plen) == 0 && err[plen] == ':') ||
+		    (err[0] == '/' && strchr(err, ':') != NULL));
 	} else {
 		memset(err, 0, sizeof err);
 		check_err(err, config_validate(&c, err, sizeof err));
