@@ -8,6 +8,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -241,14 +242,19 @@ start_failed(struct arbiter *a, int i)
 static void
 kill_orphaned_apps(void)
 {
-	char path[64];
+	char path[64], list[16384];
 	snprintf(path, sizeof path, "/proc/self/task/%d/children", (int)getpid());
-	FILE *f = fopen(path, "re");
-	if (f == NULL)
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
 		return;
+	ssize_t n = read(fd, list, sizeof list - 1);
+	close(fd);
+	if (n <= 0)
+		return;
+	list[n] = '\0';
 	pid_t own = getpgrp();
-	long pid;
-	while (fscanf(f, "%ld", &pid) == 1) {
+	char *p = list, *end;
+	for (long pid; (pid = strtol(p, &end, 10)) > 0 && end != p; p = end) {
 		pid_t pg = getpgid((pid_t)pid);
 		if (pg <= 0 || pg == own)
 			continue;
@@ -257,7 +263,6 @@ kill_orphaned_apps(void)
 		if (kill(-pg, SIGKILL) < 0 && errno != ESRCH)
 			kill((pid_t)pid, SIGKILL);
 	}
-	fclose(f);
 }
 
 static void

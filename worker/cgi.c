@@ -57,7 +57,9 @@ struct cgi_proc {
 	struct errlog err_log;
 };
 
-static LIST_HEAD(, cgi_proc) procs = LIST_HEAD_INITIALIZER(procs);
+/* Named, so cppcheck can parse it. */
+LIST_HEAD(cgi_procs, cgi_proc);
+static struct cgi_procs procs = LIST_HEAD_INITIALIZER(procs);
 
 static void
 kill_group(struct cgi_proc *p)
@@ -217,7 +219,7 @@ void
 cgi_kill_all(void)
 {
 	struct cgi_proc *p;
-	LIST_FOREACH(p, &procs, entry)
+	for (p = LIST_FIRST(&procs); p != NULL; p = LIST_NEXT(p, entry))
 		kill_group(p);
 }
 
