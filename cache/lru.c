@@ -1095,31 +1095,76 @@ lru_invalidate_older(struct lru *l, const uint8_t key[LRU_KEY_LEN], uint64_t ver
 }
 
 /*
- * *cursor is the next slot to inspect. One call inspects at most
- * LRU_SCAN_SLOTS slots, so it may return 0 in the middle of a pass; a pass is
- * over when *cursor comes back as 0.
+ * The walk both scans share. *cursor is the next slot to inspect. One call
+ * inspects at most LRU_SCAN_SLOTS slots under the lock, so it may return 0
+ * in the middle of a pass; a pass is over when *cursor comes back as 0.
+ * visit returns whether it took live slot i (the count that max bounds).
+ * With dirty_only, a tier with no dirty entry ends the pass at once.
  */
-size_t
-lru_dirty_scan(struct lru *l, uint64_t *cursor, uint8_t (*keys)[LRU_KEY_LEN], size_t max)
+static size_t
+slot_walk(struct lru *l, uint64_t *cursor, size_t max, bool dirty_only,
+    bool (*visit)(struct lru *, uint32_t, size_t, void *), void *arg)
 {
-	struct lru_ent	*ents;
-	uint64_t	 i, n;
-	size_t		 found = 0;
+	uint64_t	i, n;
+	size_t		taken = 0;
 
 	if (max == 0)
 		return (0);
 	lru_lock(l);
-	ents = lru_ents(l);
 	i = *cursor < l->nslots ? *cursor : 0;
-	if (l->ndirty == 0)
+	if (dirty_only && l->ndirty == 0)
 		i = l->nslots;
-	for (n = 0; n < LRU_SCAN_SLOTS && i < l->nslots && found < max; n++, i++) {
-		if (ents[i].state == E_LIVE && (ents[i].flags & F_DIRTY))
-			memcpy(keys[found++], ents[i].key, LRU_KEY_LEN);
-	}
+	for (n = 0; n < LRU_SCAN_SLOTS && i < l->nslots && taken < max; n++, i++)
+		if (lru_ents(l)[i].state == E_LIVE && visit(l, (uint32_t)i, taken, arg))
+			taken++;
 	*cursor = i < l->nslots ? i : 0;
 	lru_unlock(l);
-	return (found);
+	return (taken);
+}
+
+static bool
+visit_dirty(struct lru *l, uint32_t i, size_t taken, void *arg)
+{
+	struct lru_ent	*e = &lru_ents(l)[i];
+	uint8_t		(*keys)[LRU_KEY_LEN] = arg;
+
+	if (!(e->flags & F_DIRTY))
+		return (false);
+	memcpy(keys[taken], e->key, LRU_KEY_LEN);
+	return (true);
+}
+
+size_t
+lru_dirty_scan(struct lru *l, uint64_t *cursor, uint8_t (*keys)[LRU_KEY_LEN], size_t max)
+{
+	return (slot_walk(l, cursor, max, true, visit_dirty, keys));
+}
+
+/*
+ * Used when L2 lost what it had acknowledged: the entries marked here go back
+ * through the ordinary flush. An expired entry is left alone (it is gone for
+ * every reader already); a tombstone is marked like any entry, keeping its
+ * version, and the flush sends it as a tombstone.
+ */
+static bool
+visit_mark(struct lru *l, uint32_t i, size_t taken, void *arg)
+{
+	struct lru_ent	*e = &lru_ents(l)[i];
+	int64_t		 now_ms = *(const int64_t *)arg;
+
+	if ((e->flags & F_DIRTY) || e->expires_ms <= now_ms)
+		return (false);
+	list_unlink(l, i);
+	e->flags |= F_DIRTY;
+	list_push_head(l, i);
+	dirty_count(l, e, 1);
+	return (true);
+}
+
+size_t
+lru_mark_dirty_scan(struct lru *l, uint64_t *cursor, int64_t now_ms, size_t max)
+{
+	return (slot_walk(l, cursor, max, false, visit_mark, &now_ms));
 }
 
 size_t

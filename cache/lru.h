@@ -78,6 +78,13 @@ int lru_invalidate_older(struct lru *l, const uint8_t key[LRU_KEY_LEN], uint64_t
  * flush to L2. Keys go to keys[i]; returns how many; *cursor advances.
  */
 size_t lru_dirty_scan(struct lru *l, uint64_t *cursor, uint8_t (*keys)[LRU_KEY_LEN], size_t max);
+/*
+ * Marks up to max live, unexpired, clean entries dirty, starting at *cursor
+ * (0 to begin) and inspecting a bounded number of slots per call, so the
+ * ordinary flush sends them to L2 again; returns how many. A pass is over
+ * when *cursor comes back as 0. For an L2 that lost its data.
+ */
+size_t lru_mark_dirty_scan(struct lru *l, uint64_t *cursor, int64_t now_ms, size_t max);
 /* Removes up to max_work expired entries; returns how many. */
 size_t lru_expire(struct lru *l, int64_t now_ms, size_t max_work);
 /* Empties the tier (tests, and the recovery path when a dead holder left it inconsistent). */

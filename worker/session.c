@@ -41,6 +41,13 @@
 #define DRAIN_POLL_SECONDS 0.02
 /* A drain with nobody left to flush after it asks Redis again this often. */
 #define DRAIN_RETRY_MS 250
+/*
+ * After Redis lost its data, L1's clean entries are marked dirty again a
+ * batch per tick, and only while few are waiting, so the flush (one batch
+ * per tick) paces the load on Redis and L1 keeps room for new writes.
+ */
+#define RESYNC_SECONDS 0.25
+#define RESYNC_DIRTY_MAX (4 * FLUSH_BATCH)
 #define SWEEP_SECONDS 5.0
 #define SWEEP_WORK 256
 
@@ -52,8 +59,10 @@ static struct {
 	struct worker_slot *slot;
 	struct worker_counters *ctr;
 	struct ev_loop *loop;
-	ev_timer flush, flush_now, sweep, drain_poll;
+	ev_timer flush, flush_now, sweep, drain_poll, resync;
 	uint64_t flush_cursor;
+	uint64_t resync_cursor;     /* L1 slot the re-send after a Redis data loss is at */
+	uint64_t resync_marked;
 	struct scoreboard *sb;
 	bool was_up;                /* Redis usable at the last state change */
 	bool drain_sent;            /* the drain sent its full round */
@@ -158,12 +167,47 @@ on_l2_state(void *arg, bool up, bool breaker_open)
 	S.was_up = up;
 }
 
+static void flush_round(bool full);
+
+static uint64_t
+dirty_entries(void)
+{
+	struct lru_stats st;
+	lru_get_stats(S.l1, &st);
+	return st.dirty;
+}
+
+/*
+ * Marks the next batch of L1 entries dirty and flushes a batch, until one
+ * pass over the tier is done. Entries keep their versions: the store script
+ * refuses only a version Redis already has or has passed, so in a Redis that
+ * starts empty each one is stored, and one written meanwhile by another
+ * host (a newer version) wins. Tombstones go out as tombstones.
+ */
+static void
+on_resync(struct ev_loop *loop, ev_timer *t, int revents)
+{
+	if (!l2_usable(S.l2))
+		return;   /* the pass goes on when Redis is back */
+	if (dirty_entries() < RESYNC_DIRTY_MAX) {
+		S.resync_marked += lru_mark_dirty_scan(S.l1, &S.resync_cursor, wall_ms(),
+		    FLUSH_BATCH);
+		if (S.resync_cursor == 0) {
+			ev_timer_stop(loop, t);
+			log_info("redis", "state=resynced marked=%llu",
+			    (unsigned long long)S.resync_marked);
+		}
+	}
+	flush_round(false);
+}
+
 /*
  * Redis answers from another server process: if it started empty, every
  * write it had acknowledged is gone, though this host's L1 still holds the
- * sessions. One worker per change notices (the identity is shared), logs it
- * and records when; sessions found in L1 from then on are stored again
- * (session_begin). The exchange makes the notice once per change.
+ * sessions. One worker per change notices (the identity is shared), logs it,
+ * records when (sessions used from then on are stored again at once, see
+ * session_begin) and sends every live L1 entry again, idle ones included
+ * (on_resync). The exchange makes the notice once per change.
  */
 static void
 on_l2_server(void *arg, const char run_id[])
@@ -176,8 +220,11 @@ on_l2_server(void *arg, const char run_id[])
 	if (old == 0 || old == h)
 		return;
 	atomic_store(&S.sb->redis_lost_ms, wall_ms());
-	log_warn("redis", "state=server_changed run_id=%.8s note=\"a different Redis process answers; sessions this host holds are stored again as they are used\"",
+	log_warn("redis", "state=server_changed run_id=%.8s note=\"a different Redis process answers; sessions this host holds are stored again\"",
 	    run_id);
+	S.resync_cursor = 0;
+	S.resync_marked = 0;
+	ev_timer_again(S.loop, &S.resync);
 }
 
 static void
@@ -376,6 +423,7 @@ session_worker_init(const struct config *cfg, struct shm_region *shm, struct wor
 		ev_timer_init(&S.flush, on_flush, FLUSH_SECONDS, FLUSH_SECONDS);
 		ev_timer_start(loop, &S.flush);
 		ev_timer_init(&S.flush_now, on_flush_now, 0.0, 0.0);
+		ev_timer_init(&S.resync, on_resync, 0.0, RESYNC_SECONDS);
 	}
 	struct lru_stats st;
 	lru_get_stats(S.l1, &st);
@@ -396,14 +444,6 @@ others_stay(void)
 			return true;
 	}
 	return false;
-}
-
-static uint64_t
-dirty_entries(void)
-{
-	struct lru_stats st;
-	lru_get_stats(S.l1, &st);
-	return st.dirty;
 }
 
 /*

@@ -553,6 +553,31 @@ class RedisSessions(unittest.TestCase):
         v.port = b.port
         self.assertEqual(v.count()[:2], (4, "rebuild"))
 
+    def test_redis_restarted_empty_gets_idle_sessions_back_unasked(self):
+        # Issue 12, finding 7: sessions nobody uses after the restart come
+        # back too, byte for byte, and a deleted id comes back as a tombstone.
+        a = self.start()
+        visitors = [Visitor(a.port) for _ in range(6)]
+        for i, v in enumerate(visitors):
+            for _ in range(i + 1):
+                v.count()
+        gone = visitors.pop()
+        gone.get("/counter.cgi?delete=1")
+        keys = [b"drover:s:" + v.cookie.split("=", 1)[1].split(".")[0].encode()
+                for v in visitors]
+        wait_until(lambda: len(self.redis_keys()) == len(visitors) + 1, 10)
+        wait_until(lambda: all(self.redis_version(v) == i + 1 for i, v in enumerate(visitors)), 10)
+        before = {k: self.redis.cmd("GET", k) for k in self.redis_keys()}
+        tomb = [k for k, val in before.items() if k not in keys]
+        self.assertEqual(len(tomb), 1)
+        self.assertEqual(int.from_bytes(before[tomb[0]][8:16], "big"), 2 ** 64 - 1)
+        self.redis.stop()
+        self.redis.start()   # same port, no persistence: empty
+        self.assertEqual(self.redis_keys(), [])
+        # No request from here on: L1 alone must put every entry back.
+        wait_until(lambda: {k: self.redis.cmd("GET", k) for k in self.redis_keys()} == before, 15)
+        self.assertIn("state=resynced", a.read_log())
+
     def test_tampered_redis_value_is_rejected(self):
         a = self.start()
         v = Visitor(a.port)

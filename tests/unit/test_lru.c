@@ -630,6 +630,76 @@ START_TEST(test_dirty_scan)
 }
 END_TEST
 
+/*
+ * Redis lost its data: every live entry goes back to the dirty set, a
+ * bounded batch per call, so the flush sends it again. Expired entries stay
+ * as they are; a tombstone keeps its version (all ones) and so goes out as
+ * a tombstone, never as a live session.
+ */
+START_TEST(test_mark_dirty_scan)
+{
+	const uint64_t		 N = 6000;
+	struct lru		*l = make_tier(10000, 10000 * 64);
+	struct lru_stats	 st;
+	struct lru_meta		 m;
+	uint8_t			 keys[64][LRU_KEY_LEN], key[LRU_KEY_LEN];
+	uint64_t		 n, cursor = 0, live = 0, dirty = 0, found = 0;
+	size_t			 got, calls = 0;
+
+	/* a third already dirty, a fifth expired at 50, the rest clean */
+	for (n = 0; n < N; n++) {
+		bool	was_dirty = n % 3 == 0;
+		int64_t	exp = !was_dirty && n % 5 == 0 ? 50 : NEVER;
+
+		ck_assert_int_eq(put_n(l, n, val_len(n, 1, 64), 1, exp, was_dirty), LRU_OK);
+		live += exp == NEVER;
+		dirty += was_dirty;
+	}
+	key_of(N, key);   /* a deleted id */
+	m = (struct lru_meta){ UINT64_MAX, NEVER, false };
+	ck_assert_int_eq(lru_put(l, key, "", 0, &m), LRU_OK);
+	live++;
+
+	do {
+		got = lru_mark_dirty_scan(l, &cursor, 100, 64);
+		ck_assert_uint_le(got, 64);
+		found += got;
+		ck_assert_uint_lt(++calls, 1000);
+	} while (cursor != 0);
+	ck_assert_uint_eq(found, live - dirty);
+	ck_assert_uint_ge(calls, (live - dirty) / 64);
+	lru_get_stats(l, &st);
+	ck_assert_uint_eq(st.dirty, live);
+
+	/* a pass over a tier with no clean live entry marks nothing */
+	calls = 0;
+	do {
+		ck_assert_uint_eq(lru_mark_dirty_scan(l, &cursor, 100, SIZE_MAX), 0);
+		calls++;
+	} while (cursor != 0);
+	ck_assert_uint_ge(calls, 2);   /* one call inspects a bounded number of slots */
+
+	for (n = 0; n < N; n++) {
+		ck_assert_int_eq(get_n(l, n, 0, 0, &m, NULL), LRU_OK);
+		ck_assert_int_eq(m.dirty, n % 3 != 0 && n % 5 == 0 ? 0 : 1);
+	}
+	key_of(N, key);
+	ck_assert_int_eq(lru_get(l, key, 100, 0, keys[0], LRU_KEY_LEN, &got, &m), LRU_OK);
+	ck_assert_uint_eq(m.version, UINT64_MAX);
+	ck_assert(m.dirty);
+	ck_assert_uint_eq(got, 0);
+
+	/* the flush finds each of them */
+	found = 0;
+	do
+		found += lru_dirty_scan(l, &cursor, keys, 64);
+	while (cursor != 0);
+	ck_assert_uint_eq(found, live);
+	ck_assert_int_eq(lru_delete(l, key), LRU_OK);
+	check_consistent(l, N, 64);
+}
+END_TEST
+
 START_TEST(test_full_table)
 {
 	const uint64_t		 N = 10000;
@@ -1051,6 +1121,7 @@ lru_suite(void)
 	tcase_add_test(tc, test_mark_clean);
 	tcase_add_test(tc, test_invalidate_older);
 	tcase_add_test(tc, test_dirty_scan);
+	tcase_add_test(tc, test_mark_dirty_scan);
 	tcase_add_test(tc, test_dirty_never_evicted);
 	tcase_add_test(tc, test_dirty_bytes_bound);
 	tcase_add_test(tc, test_flood_spares_returning_keys);
