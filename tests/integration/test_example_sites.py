@@ -102,15 +102,27 @@ class GitHttpBackend(ExampleBase):
         self.assertEqual(st, 401)
 
 
+def cgit_repos(top):
+    """A repository for cgit to list: Debian's /etc/cgitrc, then a scan-path."""
+    repos = os.path.join(top, "repos")
+    os.makedirs(repos)
+    subprocess.run(["git", "init", "-q", "--bare", os.path.join(repos, "demo.git")], check=True)
+    with open(os.path.join(top, "cgitrc"), "w") as f:
+        f.write("include=/etc/cgitrc\ncache-size=0\nscan-path=%s\n" % repos)
+
+
 @unittest.skipUnless(have(CGIT), "cgit not installed")
 class Cgit(ExampleBase):
     example = "cgit.ini"
+    replace = {"CGIT_CONFIG=/etc/cgitrc": "CGIT_CONFIG={top}/cgitrc"}
 
     def test_pages_and_assets(self):
+        cgit_repos(self.top)
         d = self.start()
         st, _, body = request(d.port, path="/")
         self.assertEqual(st, 200, body[:300])
-        self.assertIn(b"cgit", body)
+        self.assertIn(b"demo.git", body)
+        self.assertIn(b"/cgit-css/cgit.css", body)
         for path, ctype in (("/cgit-css/cgit.css", "text/css"), ("/cgit.css", "text/css"),
                             ("/cgit-css/cgit.png", "image/png")):
             st, hdr, _ = request(d.port, path=path)
@@ -137,12 +149,14 @@ class DokuWiki(ExampleBase):
 @unittest.skipUnless(have(CGIT, DOKUWIKI, PHP_CGI), "cgit, dokuwiki or php-cgi not installed")
 class GitAndWiki(ExampleBase):
     example = "git-and-wiki.ini"
+    replace = {"CGIT_CONFIG=/etc/cgitrc": "CGIT_CONFIG={top}/cgitrc"}
 
     def test_both_apps(self):
+        cgit_repos(self.top)
         d = self.start()
         st, _, body = request(d.port, path="/git/")
         self.assertEqual(st, 200, body[:300])
-        self.assertIn(b"cgit", body)
+        self.assertIn(b"/git/demo.git/", body)   # cgit's links carry the mount
         st, _, body = request(d.port, path="/wiki/")
         self.assertEqual(st, 200, body[:300])
         self.assertIn(b"DokuWiki", body)
