@@ -64,9 +64,17 @@ stderr_is_journal(void)
 {
 	const char *js = getenv("JOURNAL_STREAM");
 	unsigned long long dev, ino;
-	char tail;
+	char *end;
 	struct stat st;
-	if (js == NULL || sscanf(js, "%llu:%llu%c", &dev, &ino, &tail) != 2)
+	if (js == NULL)
+		return 0;
+	errno = 0;
+	dev = strtoull(js, &end, 10);
+	if (errno != 0 || end == js || *end != ':')
+		return 0;
+	js = end + 1;
+	ino = strtoull(js, &end, 10);
+	if (errno != 0 || end == js || *end != '\0')
 		return 0;
 	if (fstat(STDERR_FILENO, &st) < 0)
 		return 0;

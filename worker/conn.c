@@ -915,7 +915,7 @@ on_read(struct ev_loop *loop, ev_io *w, int revents)
 	if (c->state == CS_APP || c->state == CS_CLOSING) {
 		if (c->stream && c->stream_left > 0) {
 			struct request *req = c->req;
-			if (req->app_state && req->app && req->app->body_more)
+			if (req != NULL && req->app_state && req->app && req->app->body_more)
 				req->app->body_more(req);
 			return;
 		}
