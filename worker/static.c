@@ -68,7 +68,7 @@ static_parse_range(const char *v, size_t vlen, int64_t size, int64_t *first, int
 	if (p >= end || memchr(p, ',', (size_t)(end - p)))
 		return 0;   /* several ranges: the whole file is a valid answer */
 	int64_t a, b;
-	if (p < end && *p == '-') {
+	if (*p == '-') {
 		p++;
 		if (!digits(&p, end, &b) || p != end)
 			return 0;
