@@ -108,6 +108,10 @@ int
 main(void)
 {
 	SRunner *sr = srunner_create(secrets_suite());
+	/* What was taken stays taken for the life of a process, so each test
+	 * needs its own, even where CK_FORK=no is asked for (tests/valgrind.sh;
+	 * memcheck follows the forked children). */
+	srunner_set_fork_status(sr, CK_FORK);
 	srunner_run_all(sr, CK_NORMAL);
 	int failed = srunner_ntests_failed(sr);
 	srunner_free(sr);
