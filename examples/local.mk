@@ -1,6 +1,7 @@
 EXTRA_DIST += examples/cgi-bin/hello.cgi examples/cgi-bin/env.cgi examples/cgi-bin/counter.cgi
 EXTRA_DIST += examples/sites/cgit.ini examples/sites/dokuwiki.ini examples/sites/php-cgi.ini \
-	examples/sites/git-http-backend.ini examples/sites/git-and-wiki.ini
+	examples/sites/git-http-backend.ini examples/sites/git-and-wiki.ini \
+	examples/sites/mediawiki.ini examples/sites/adminer.ini
 EXTRA_DIST += examples/fastcgi/php-cgi.ini examples/fastcgi/php/index.php examples/fastcgi/counter.c
 if HAVE_FCGI
 noinst_PROGRAMS += examples/fastcgi/hello

@@ -1,12 +1,14 @@
 """The example sites of examples/sites/ against the real apps from Debian
 packages: git-http-backend (clone and push through auth_basic), cgit with
-its assets, DokuWiki with its deny list, and cgit at /git next to DokuWiki
-at /wiki in one drover. Each test skips when its package is not installed.
-The shipped ini is used as it is, with only its paths into /srv and /etc
-pointed at a temporary directory.
+its assets, DokuWiki with its deny list, cgit at /git next to DokuWiki
+at /wiki in one drover, Adminer at /adminer, and MediaWiki on SQLite. Each
+test skips when its package is not installed. The shipped ini is used as
+it is, with only its paths into /srv and /etc pointed at a temporary
+directory (for MediaWiki, its LocalSettings.php, through MW_CONFIG_FILE).
 """
 import base64
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -22,6 +24,10 @@ GIT_BACKEND = "/usr/lib/git-core/git-http-backend"
 CGIT = "/usr/lib/cgit/cgit.cgi"
 DOKUWIKI = "/usr/share/dokuwiki/doku.php"
 PHP_CGI = "/usr/bin/php-cgi"
+ADMINER = "/usr/share/adminer/adminer/index.php"
+MEDIAWIKI = "/var/lib/mediawiki/index.php"
+MW_INSTALL = "/usr/share/mediawiki/maintenance/install.php"
+PHP = "/usr/bin/php"
 
 
 def have(*paths):
@@ -162,6 +168,88 @@ class GitAndWiki(ExampleBase):
         self.assertIn(b"DokuWiki", body)
         self.assertEqual(request(d.port, path="/wiki/data/pages/")[0], 404)
         self.assertEqual(request(d.port, path="/cgit-css/cgit.css")[0], 200)
+
+
+@unittest.skipUnless(have(ADMINER, PHP_CGI), "adminer or php-cgi not installed")
+class Adminer(ExampleBase):
+    """The login page and every asset it links. Logging in is not tested:
+    Adminer 4.8 refuses a login without a password, and its SQLite driver
+    refuses one with a password, so SQLite needs a plugin to log in."""
+    example = "adminer.ini"
+
+    def test_login_page_and_assets(self):
+        d = self.start()
+        st, hdr, body = request(d.port, path="/adminer")
+        self.assertEqual((st, hdr.get("location")), (301, "/adminer/"))
+        st, hdr, body = request(d.port, path="/adminer/")
+        self.assertEqual(st, 200, body[:300])
+        self.assertTrue(hdr.get("content-type", "").startswith("text/html"), hdr)
+        self.assertIn(b'name="auth[username]"', body)
+        self.assertIn(b'name="auth[password]"', body)
+        links = re.findall(rb"(?:href|src)=[\"'][.][.]/adminer/(static/[^\"'?]+)", body)
+        self.assertIn(b"static/default.css", links)
+        self.assertIn(b"static/functions.js", links)
+        types = {".css": "text/css", ".js": "text/javascript", ".ico": "image/"}
+        for link in set(links):
+            path = "/adminer/" + link.decode()
+            st, hdr, data = request(d.port, path=path)
+            self.assertEqual(st, 200, path)
+            self.assertTrue(hdr.get("content-type", "").startswith(types[os.path.splitext(path)[1]]),
+                            (path, hdr.get("content-type")))
+            self.assertNotIn(b"<?php", data)
+            self.assertIn("max-age=3600", hdr.get("cache-control", ""))
+        for path in ("/adminer/include/bootstrap.inc.php", "/adminer/drivers/sqlite.inc.php",
+                     "/adminer/lang/en.inc.php", "/adminer.php"):
+            self.assertEqual(request(d.port, path=path)[0], 404, path)
+
+
+def php_has(ext):
+    code = "exit(extension_loaded('%s') ? 0 : 1);" % ext
+    return have(PHP) and subprocess.run([PHP, "-r", code]).returncode == 0
+
+
+@unittest.skipUnless(have(MEDIAWIKI, MW_INSTALL, PHP_CGI) and php_has("pdo_sqlite"),
+                     "mediawiki, php-cgi or php-sqlite3 not installed")
+class MediaWiki(ExampleBase):
+    """Debian's docroot as shipped; the wiki is installed by MediaWiki's own
+    install.php into the temporary directory (SQLite database and
+    LocalSettings.php), which the app is pointed at with MW_CONFIG_FILE, so
+    nothing is written under /var/lib or /etc."""
+    example = "mediawiki.ini"
+    replace = {"env = PHP_FCGI_MAX_REQUESTS=0":
+               "env = PHP_FCGI_MAX_REQUESTS=0\nenv = MW_CONFIG_FILE={top}/LocalSettings.php"}
+
+    def test_main_page_styles_and_assets(self):
+        d = self.start()   # MediaWiki reads LocalSettings.php per request
+        r = subprocess.run([PHP, MW_INSTALL, "--dbtype", "sqlite",
+                            "--dbpath", os.path.join(self.top, "db"), "--confpath", self.top,
+                            "--server", "http://127.0.0.1:%d" % d.port,
+                            "--scriptpath", "", "--pass", "Long-enough-pw-1", "Wiki", "Admin"],
+                           capture_output=True, text=True, timeout=120)
+        self.assertEqual(r.returncode, 0, r.stdout[-2000:] + r.stderr[-2000:])
+        st, hdr, _ = request(d.port, path="/", timeout=60)   # index.php
+        self.assertEqual((st, hdr.get("location")),
+                         (301, "http://127.0.0.1:%d/index.php?title=Main_Page" % d.port))
+        st, hdr, body = request(d.port, path="/index.php?title=Main_Page", timeout=60)
+        self.assertEqual(st, 200, body[:500])
+        self.assertTrue(hdr.get("content-type", "").startswith("text/html"), hdr)
+        self.assertIn(b'<span class="mw-page-title-main">Main Page</span>', body)
+        self.assertIn(b"MediaWiki has been installed", body)
+        page = body
+        css = re.search(rb'href="(/load\.php\?[^"]*only=styles[^"]*)"', page)
+        self.assertIsNotNone(css, page[:1000])
+        st, hdr, body = request(d.port, path=css.group(1).decode().replace("&amp;", "&"), timeout=60)
+        self.assertEqual((st, hdr.get("content-type", "").split(";")[0]), (200, "text/css"), body[:300])
+        self.assertIn(b"{", body)
+        png = "/resources/assets/poweredby_mediawiki_88x31.png"
+        self.assertIn(('src="%s"' % png).encode(), page)
+        st, hdr, body = request(d.port, path=png)
+        self.assertEqual((st, hdr.get("content-type")), (200, "image/png"))
+        self.assertTrue(body.startswith(b"\x89PNG"))
+        self.assertIn("max-age=3600", hdr.get("cache-control", ""))
+        for path in ("/includes/WebStart.php", "/maintenance/install.php", "/vendor/autoload.php",
+                     "/cache/", "/.htaccess"):
+            self.assertEqual(request(d.port, path=path)[0], 404, path)
 
 
 if __name__ == "__main__":
