@@ -45,8 +45,13 @@ esac
 configure_lib() {
 	dir=$1
 	mkdir -p "$dir"
-	stamp="$2 $3 $4"
+	# The source tree is part of the stamp: a work directory left by
+	# another checkout holds objects of other sources, which make would
+	# take as up to date and link with this checkout's harness.
+	stamp="$srcdir $2 $3 $4"
 	if [ ! -f "$dir/Makefile" ] || [ "$(cat "$dir/.fuzz-flags" 2>/dev/null)" != "$stamp" ]; then
+		rm -rf "$dir"
+		mkdir -p "$dir"
 		(cd "$dir" && CC="$2" CFLAGS="$3" LDFLAGS="$4" \
 		    "$srcdir/configure" --without-systemd >configure.log 2>&1) || {
 			echo "configure failed: see $dir/configure.log" >&2
